@@ -1,0 +1,52 @@
+/**
+ * The Agent's transport interface: how round messages leave and arrive. The transport decides
+ * nothing about the math: it moves actions and critic shares, and the Agent decides what to do
+ * with them. Implementations: the in-memory transport (the simulator: N agents in one process)
+ * and the libp2p gossipsub transport (one agent per process).
+ *
+ * Rounds (shared/DESIGN.md "Lockstep over gossip"): each round an agent publishes
+ *  - an ActionMessage on the all-agents topic: its action a^i_step and its environment state hash;
+ *  - a ShareMessage on its own share topic, read by its neighbours: its critic share of iteration step.
+ * Delivery may repeat (re-publish) and arrive out of order; the Agent deduplicates by (agent, step).
+ */
+
+export interface ActionMessage {
+  readonly agent: number;
+  /** Time index of the action: this message carries a^agent_step. */
+  readonly step: number;
+  readonly action: number;
+  /** Sender's environment state hash when it drew the action (desync detection). */
+  readonly stateHash: number;
+}
+
+export interface ShareMessage {
+  readonly agent: number;
+  /** Iteration t whose critic share this is (Alg. 1: ω̃_t; Alg. 2: (μ̃, ṽ, λ̃)_t). */
+  readonly step: number;
+  /** Float32 parameters. Receivers copy what they keep: the buffer may be reused by the sender. */
+  readonly share: Float32Array;
+}
+
+export interface TransportHandlers {
+  onAction(message: ActionMessage): void;
+  onShare(message: ShareMessage): void;
+}
+
+/** Counters every transport keeps (runtime stats: they vary run to run). */
+export interface TransportStats {
+  messagesIn: number;
+  messagesOut: number;
+  /** Messages refused by validation (bad size, version, sender, step, dimension, non-finite...). */
+  rejected: number;
+  bytesOut: number;
+}
+
+export interface Transport {
+  readonly agent: number;
+  /** Subscribe, connect, and resolve once the peers this agent needs are reachable. */
+  start(handlers: TransportHandlers): Promise<void>;
+  publishAction(message: ActionMessage): void;
+  publishShare(message: ShareMessage): void;
+  readonly stats: TransportStats;
+  stop(): Promise<void>;
+}
