@@ -1,0 +1,438 @@
+/**
+ * The Agent of shared/DESIGN.md: one learner, one environment replica, one transport, and the
+ * topology, driving the lockstep loop of one network round per iteration. The same Agent runs in
+ * every mode; only the driver differs:
+ *  - the simulator (src/run/sim.ts) calls beginRound()/completeRound() of N agents in turn over
+ *    the synchronous in-memory transport;
+ *  - a peer process awaits each round over libp2p with run() (re-publishing until it completes).
+ *
+ * Rounds. With L = learner.actionLead (Alg. 1: 2, Alg. 2: 1), round r carries this agent's action
+ * a^i_r and, for r ≥ L, its critic share of iteration t = r − L:
+ *   beginRound(r):    [r ≥ L] iteration t = r − L, local steps → share;  a^i_r ~ π^i(·|s_r);  publish
+ *   completeRound(r): [r ≥ L] step 9, consensus with the neighbours' shares of iteration t;
+ *                     joint a_r assembled; replica steps to s_{r+1} and yields r^i_{r+1}
+ * Alg. 1 iteration t needs (s_t, a_t, r_{t+1}, s_{t+1}, a_{t+1}); at round r = t + 2 all are known,
+ * and the action drawn, a_{t+2} ~ π(·|s_{t+2}; θ_{t+1}), follows the actor step as DESIGN.md says.
+ * Alg. 2 iteration t needs (s_t, a_t, r_{t+1}, s_{t+1}); its action a_{t+1} ~ π(·|s_{t+1}; θ_{t+1})
+ * is step 10. Rounds 0..L−1 are start-up rounds carrying actions only.
+ */
+import type { Environment } from '../env/types.js';
+import type { Learner, Transition } from '../learn/learner.js';
+import { consensusRow, withMissingShares, type ConsensusRule } from '../topology/consensus.js';
+import type { ConsensusRow, Topology } from '../topology/types.js';
+import type { ActionMessage, ShareMessage, Transport, TransportHandlers } from '../net/transport.js';
+import type { LearningRecord, RuntimeRecord } from './metrics.js';
+
+/** Whose reward the learner is fed. */
+export type RewardMode =
+  /** The networked algorithms and independent learners: agent i's private r^i. */
+  | 'private'
+  /** The centralized baseline: the team average (1/N) Σ_j r^j, as a central critic would see. */
+  | 'team-average';
+
+export interface MetricsSink {
+  learning(record: LearningRecord): void;
+  runtime(record: RuntimeRecord): void;
+}
+
+export interface AgentOptions {
+  readonly agent: number;
+  readonly env: Environment;
+  readonly learner: Learner;
+  readonly topology: Topology;
+  readonly consensusRule: ConsensusRule;
+  readonly rewardMode: RewardMode;
+  /** Iterations to run (T): iterations 0..T−1. */
+  readonly steps: number;
+  readonly metricsEvery: number;
+  readonly sink?: MetricsSink;
+  /** Milliseconds clock for runtime stats (injected: the agent layer's only clock). */
+  readonly now?: () => number;
+}
+
+/** Thrown when replicas disagree on the environment state: the run cannot continue. */
+export class DesyncError extends Error {
+  constructor(
+    readonly step: number,
+    readonly agents: readonly number[],
+  ) {
+    super(`desync at step ${step}: environment state hash of agent(s) ${agents.join(', ')} differs from this replica's`);
+    this.name = 'DesyncError';
+  }
+}
+
+/** What arrived for one round. Reused across rounds (ring of INBOX_SLOTS). */
+interface RoundInbox {
+  round: number;
+  actions: Int32Array;
+  hashes: Uint32Array;
+  hasAction: Uint8Array;
+  actionCount: number;
+  /** Shares of iteration round − L, by sender (references valid until the sender's round after next). */
+  shares: (Float32Array | undefined)[];
+}
+
+const INBOX_SLOTS = 4;
+const HISTORY = 4;
+/** Outgoing share buffers: a receiver may still read our round-r share while we are at round r+1. */
+const OUTGOING_SLOTS = 3;
+
+export class Agent implements TransportHandlers {
+  readonly id: number;
+  readonly lastRound: number;
+  readonly actionLead: number;
+  private readonly options: AgentOptions;
+  private readonly env: Environment;
+  private readonly learner: Learner;
+  private readonly agentCount: number;
+  private readonly now: () => number;
+
+  private currentRound = 0;
+  private roundBegun = false;
+  private readonly inboxes: RoundInbox[];
+  // History by time index mod HISTORY: states s_k, joint actions a_k, the rewards r_k the learner
+  // is fed (team average for the centralized baseline) and agent i's private r^i_k (for metrics).
+  private readonly states: unknown[] = new Array(HISTORY);
+  private readonly joints: Int32Array[];
+  private readonly rewards = new Float64Array(HISTORY);
+  private readonly privateRewards = new Float64Array(HISTORY);
+  private readonly outgoingShares: Float32Array[];
+  private readonly pendingActions: (ActionMessage | undefined)[] = new Array(2);
+  private readonly pendingShares: (ShareMessage | undefined)[] = new Array(2);
+  private roundRow: ConsensusRow | undefined;
+  private transport: Transport | undefined;
+
+  // Metrics window.
+  private windowRewardSum = 0;
+  private windowTdSum = 0;
+  private windowIterations = 0;
+  private windowStartedAt = 0;
+  private lastConsensusDistance = 0;
+  private lateShares = 0;
+  private readonly neighbourScratch: Float32Array[] = [];
+
+  constructor(options: AgentOptions) {
+    this.options = options;
+    this.id = options.agent;
+    this.env = options.env;
+    this.learner = options.learner;
+    this.agentCount = options.env.agentCount;
+    this.actionLead = options.learner.actionLead;
+    this.lastRound = options.steps - 1 + this.actionLead;
+    this.now = options.now ?? (() => 0);
+    if (options.topology.agentCount !== this.agentCount) {
+      throw new Error(`topology has ${options.topology.agentCount} agents but the environment has ${this.agentCount}`);
+    }
+    this.inboxes = Array.from({ length: INBOX_SLOTS }, () => ({
+      round: -1,
+      actions: new Int32Array(this.agentCount),
+      hashes: new Uint32Array(this.agentCount),
+      hasAction: new Uint8Array(this.agentCount),
+      actionCount: 0,
+      shares: new Array<Float32Array | undefined>(this.agentCount).fill(undefined),
+    }));
+    this.joints = Array.from({ length: HISTORY }, () => new Int32Array(this.agentCount));
+    this.outgoingShares = Array.from({ length: OUTGOING_SLOTS }, () => new Float32Array(this.learner.shareSize));
+    this.env.reset();
+    this.states[0] = this.env.observe();
+    this.windowStartedAt = this.now();
+  }
+
+  /** The round this agent is in (or will begin next). */
+  get round(): number {
+    return this.currentRound;
+  }
+
+  /** True once the last round has completed. */
+  get finished(): boolean {
+    return this.currentRound > this.lastRound;
+  }
+
+  /** Agents whose share topics this agent must hear: every agent it may ever mix with. */
+  shareSources(): number[] {
+    const sources = new Set<number>();
+    const topology = this.options.topology;
+    // A static graph has one neighbourhood; a time-varying one may connect anyone.
+    const horizon = topology.timeVarying ? Math.min(this.options.steps, 64) : 1;
+    for (let t = 0; t < horizon; t++) {
+      for (const j of consensusRow(topology.graphAt(t), this.id, this.options.consensusRule).neighbours) sources.add(j);
+    }
+    if (topology.timeVarying) for (let j = 0; j < this.agentCount; j++) if (j !== this.id) sources.add(j);
+    return [...sources].sort((a, b) => a - b);
+  }
+
+  attach(transport: Transport): void {
+    this.transport = transport;
+  }
+
+  private inboxFor(round: number): RoundInbox | undefined {
+    // Keep rounds [current, current + INBOX_SLOTS − 1]; older ones are past, newer too far ahead.
+    if (round < this.currentRound || round >= this.currentRound + INBOX_SLOTS) return undefined;
+    const inbox = this.inboxes[round % INBOX_SLOTS];
+    if (inbox.round !== round) {
+      inbox.round = round;
+      inbox.hasAction.fill(0);
+      inbox.actionCount = 0;
+      inbox.shares.fill(undefined);
+    }
+    return inbox;
+  }
+
+  onAction(message: ActionMessage): void {
+    const inbox = this.inboxFor(message.step);
+    if (!inbox || inbox.hasAction[message.agent]) return; // past, too far ahead, or a duplicate
+    inbox.hasAction[message.agent] = 1;
+    inbox.actions[message.agent] = message.action;
+    inbox.hashes[message.agent] = message.stateHash;
+    inbox.actionCount++;
+    this.notify();
+  }
+
+  onShare(message: ShareMessage): void {
+    const inbox = this.inboxFor(message.step + this.actionLead);
+    if (!inbox || inbox.shares[message.agent]) return;
+    inbox.shares[message.agent] = message.share;
+    this.notify();
+  }
+
+  /** Builds the transition of iteration t from the history. */
+  private transitionOf(t: number): Transition {
+    return {
+      state: this.states[t % HISTORY],
+      joint: this.joints[t % HISTORY],
+      reward: this.rewards[(t + 1) % HISTORY],
+      nextState: this.states[(t + 1) % HISTORY],
+      nextJoint: this.actionLead === 2 ? this.joints[(t + 1) % HISTORY] : undefined,
+    };
+  }
+
+  /** First half of round r: the local learning steps of iteration r − L, the next action, publish. */
+  beginRound(): void {
+    if (this.roundBegun || this.finished) throw new Error(`agent ${this.id}: beginRound out of order at round ${this.currentRound}`);
+    const round = this.currentRound;
+    const iteration = round - this.actionLead;
+    let shareMessage: ShareMessage | undefined;
+    if (iteration >= 0) {
+      const share = this.learner.localStep(iteration, this.transitionOf(iteration));
+      const outgoing = this.outgoingShares[iteration % OUTGOING_SLOTS];
+      outgoing.set(share);
+      this.windowTdSum += Math.abs(this.learner.lastTdError);
+      this.windowRewardSum += this.privateRewards[(iteration + 1) % HISTORY];
+      this.windowIterations++;
+      this.roundRow = consensusRow(this.options.topology.graphAt(iteration), this.id, this.options.consensusRule);
+      shareMessage = { agent: this.id, step: iteration, share: outgoing };
+    }
+    const state = this.states[round % HISTORY];
+    const action = this.learner.act(state);
+    const actionMessage: ActionMessage = { agent: this.id, step: round, action, stateHash: this.env.stateHash() };
+    this.roundBegun = true;
+    this.pendingActions[round % 2] = actionMessage;
+    this.pendingShares[round % 2] = shareMessage;
+    // Our own messages count as received.
+    this.onAction(actionMessage);
+    this.publish(round);
+  }
+
+  /** Re-publish the current and the previous round's messages (gossipsub does not retransmit,
+   *  and a neighbour may still be one round behind, waiting for our previous message). */
+  republish(): void {
+    if (this.currentRound > 0) this.publish(this.currentRound - 1);
+    if (this.roundBegun) this.publish(this.currentRound);
+  }
+
+  private publish(round: number): void {
+    const transport = this.transport;
+    if (!transport) return;
+    const action = this.pendingActions[round % 2];
+    if (action && action.step === round) transport.publishAction(action);
+    const share = this.pendingShares[round % 2];
+    if (share && share.step === round - this.actionLead) transport.publishShare(share);
+  }
+
+  /** Agents whose action this round still lacks. */
+  awaitedActions(): number[] {
+    const inbox = this.inboxFor(this.currentRound);
+    const missing: number[] = [];
+    for (let j = 0; j < this.agentCount; j++) if (!inbox?.hasAction[j]) missing.push(j);
+    return missing;
+  }
+
+  /** Neighbours whose share this round still lacks. */
+  awaitedShares(): number[] {
+    const row = this.roundRow;
+    if (!row || this.currentRound < this.actionLead) return [];
+    const inbox = this.inboxFor(this.currentRound);
+    return row.neighbours.filter((j) => !inbox?.shares[j]);
+  }
+
+  /** True when every action of this round and every neighbour share it needs has arrived. */
+  roundReady(): boolean {
+    if (!this.roundBegun) return false;
+    const inbox = this.inboxes[this.currentRound % INBOX_SLOTS];
+    if (inbox.round !== this.currentRound || inbox.actionCount < this.agentCount) return false;
+    if (this.currentRound < this.actionLead) return true;
+    const row = this.roundRow!;
+    for (const j of row.neighbours) if (!inbox.shares[j]) return false;
+    return true;
+  }
+
+  /**
+   * Second half of round r: consensus (step 9), then the joint action and the replica's step.
+   * `allowMissingShares`: with a share deadline, a missing neighbour's weight moves to c(i,i).
+   */
+  completeRound(allowMissingShares = false): void {
+    const round = this.currentRound;
+    if (!this.roundBegun) throw new Error(`agent ${this.id}: completeRound before beginRound at round ${round}`);
+    const inbox = this.inboxes[round % INBOX_SLOTS];
+    if (inbox.round !== round || inbox.actionCount < this.agentCount) {
+      throw new Error(`agent ${this.id}: round ${round} completed without every action (awaiting ${this.awaitedActions().join(', ')})`);
+    }
+    const ownHash = this.env.stateHash();
+    let desynced: number[] | undefined;
+    for (let j = 0; j < this.agentCount; j++) {
+      if (inbox.hashes[j] !== ownHash) (desynced ??= []).push(j);
+    }
+    if (desynced) throw new DesyncError(round, desynced);
+
+    const iteration = round - this.actionLead;
+    if (iteration >= 0) this.mixWithNeighbours(iteration, inbox, allowMissingShares);
+
+    // The joint action a_r, and the replica's step to s_{r+1}.
+    const joint = this.joints[round % HISTORY];
+    joint.set(inbox.actions);
+    this.roundBegun = false;
+    this.currentRound = round + 1;
+    if (iteration >= 0 && (iteration + 1) % this.options.metricsEvery === 0) this.record(iteration + 1);
+    if (this.finished) return;
+    this.env.step(joint);
+    this.states[(round + 1) % HISTORY] = this.env.observe();
+    const privateReward = this.env.reward(this.id);
+    this.privateRewards[(round + 1) % HISTORY] = privateReward;
+    this.rewards[(round + 1) % HISTORY] = this.options.rewardMode === 'private' ? privateReward : this.teamAverageReward();
+  }
+
+  private mixWithNeighbours(iteration: number, inbox: RoundInbox, allowMissingShares: boolean): void {
+    let row = this.roundRow!;
+    const missing = row.neighbours.filter((j) => !inbox.shares[j]);
+    if (missing.length > 0) {
+      if (!allowMissingShares) throw new Error(`agent ${this.id}: iteration ${iteration} lacks shares of ${missing.join(', ')}`);
+      // ALGORITHMS.md: a missing neighbour's weight moves onto the agent's own entry.
+      row = withMissingShares(row, (j) => !inbox.shares[j]);
+      this.lateShares += missing.length;
+    }
+    const neighbourShares = this.neighbourScratch;
+    neighbourShares.length = row.neighbours.length;
+    for (let k = 0; k < row.neighbours.length; k++) neighbourShares[k] = inbox.shares[row.neighbours[k]]!;
+    if ((iteration + 1) % this.options.metricsEvery === 0) {
+      this.lastConsensusDistance = distanceToMean(this.outgoingShares[iteration % OUTGOING_SLOTS], neighbourShares);
+    }
+    this.learner.consensus(row, neighbourShares);
+  }
+
+  /** (1/N) Σ_j r^j of the last transition: what a central critic with all rewards would see. */
+  private teamAverageReward(): number {
+    let total = 0;
+    for (let j = 0; j < this.agentCount; j++) total += this.env.reward(j);
+    return total / this.agentCount;
+  }
+
+  private record(step: number): void {
+    const sink = this.options.sink;
+    const iterations = Math.max(1, this.windowIterations);
+    if (sink) {
+      sink.learning({
+        step,
+        mu: this.learner.mu,
+        meanReward: this.windowRewardSum / iterations,
+        tdError: this.windowTdSum / iterations,
+        criticNorm: this.learner.criticNorm(),
+        consensusDistance: this.lastConsensusDistance,
+      });
+      const now = this.now();
+      const stats = this.transport?.stats;
+      sink.runtime({
+        step,
+        msPerStep: (now - this.windowStartedAt) / iterations,
+        messagesIn: stats?.messagesIn ?? 0,
+        messagesOut: stats?.messagesOut ?? 0,
+        rejected: stats?.rejected ?? 0,
+        lateShares: this.lateShares,
+      });
+      this.windowStartedAt = now;
+    }
+    this.windowRewardSum = 0;
+    this.windowTdSum = 0;
+    this.windowIterations = 0;
+  }
+
+  // ---- async driver for one agent per process -------------------------------------------------
+
+  private wake: (() => void) | undefined;
+
+  private notify(): void {
+    if (this.wake && this.roundReady()) {
+      const wake = this.wake;
+      this.wake = undefined;
+      wake();
+    }
+  }
+
+  /**
+   * Run every round over `transport` (already started): publish, wait until the round is
+   * complete while re-publishing every `republishMs`, complete. `onWait` is told who is awaited
+   * when a round takes longer than `reportAfterMs`.
+   */
+  async run(options: {
+    readonly republishMs?: number;
+    readonly reportAfterMs?: number;
+    readonly onWait?: (round: number, actions: number[], shares: number[], waitedMs: number) => void;
+    readonly onRound?: (round: number) => void;
+    readonly signal?: AbortSignal;
+  } = {}): Promise<void> {
+    const republishMs = options.republishMs ?? 50;
+    const reportAfterMs = options.reportAfterMs ?? 3000;
+    while (!this.finished) {
+      if (options.signal?.aborted) return;
+      this.beginRound();
+      const started = Date.now();
+      let reported = started;
+      while (!this.roundReady()) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(() => {
+            this.wake = undefined;
+            resolve();
+          }, republishMs);
+          this.wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        if (options.signal?.aborted) return;
+        if (this.roundReady()) break;
+        this.republish();
+        const now = Date.now();
+        if (now - reported >= reportAfterMs) {
+          reported = now;
+          options.onWait?.(this.currentRound, this.awaitedActions(), this.awaitedShares(), now - started);
+        }
+      }
+      this.completeRound();
+      options.onRound?.(this.currentRound);
+    }
+    // Neighbours one round behind may still need our last messages.
+    this.republish();
+  }
+}
+
+/** ||own − mean(neighbours)||_2, accumulated in double precision (0 with no neighbours). */
+export function distanceToMean(own: Float32Array, neighbours: readonly Float32Array[]): number {
+  if (neighbours.length === 0) return 0;
+  let total = 0;
+  for (let k = 0; k < own.length; k++) {
+    let mean = 0;
+    for (const share of neighbours) mean += share[k];
+    const difference = own[k] - mean / neighbours.length;
+    total += difference * difference;
+  }
+  return Math.sqrt(total);
+}

@@ -1,0 +1,127 @@
+/**
+ * `netac bench`: speed and memory, never asserted by tests. Each case runs in a fresh child
+ * process so that its peak RSS is its own. Results go to BENCHMARKS.md by hand, with the machine,
+ * command and date this prints.
+ */
+import { execFileSync } from 'node:child_process';
+import { cpus, totalmem } from 'node:os';
+import type { Command } from 'commander';
+import { loadScenario } from '../run/config.js';
+import { environmentFactory, learnerFor, runParts } from '../run/experiment.js';
+import { simulateRun } from '../run/sim.js';
+import { makeLinearModel } from '../learn/model-maker.js';
+import { runReference } from '../learn/reference.js';
+import { loadTopologyChoice } from './sim.js';
+import { resolveShippedFile } from './paths.js';
+import { positiveInteger } from './options.js';
+
+interface BenchResult {
+  readonly name: string;
+  readonly agents: number;
+  readonly iterations: number;
+  readonly seconds: number;
+  readonly iterationsPerSecond: number;
+  readonly agentStepsPerSecond: number;
+  readonly peakRssMb: number;
+}
+
+interface BenchCase {
+  readonly name: string;
+  readonly description: string;
+  run(steps: number): Promise<{ agents: number; iterations: number; seconds: number }>;
+}
+
+function scenarioWithSteps(name: string, steps: number) {
+  return { ...loadScenario(resolveShippedFile(name, 'scenarios')), steps };
+}
+
+/** The learning core alone: N learners on one environment, the reference loop. */
+function coreCase(name: string, scenarioName: string, topologyName: string): BenchCase {
+  return {
+    name,
+    description: `learning core (reference loop, one environment): ${scenarioName}, ${topologyName}`,
+    async run(steps) {
+      const scenario = scenarioWithSteps(scenarioName, steps);
+      const seed = 0;
+      const env = environmentFactory(scenario, seed)();
+      const parts = runParts(loadTopologyChoice(topologyName), env.agentCount, seed);
+      const learners = Array.from({ length: env.agentCount }, (_, i) =>
+        learnerFor(scenario, env, i, seed, parts.rewardMode, makeLinearModel),
+      );
+      const started = performance.now();
+      runReference({ env, learners, topology: parts.topology, consensusRule: parts.consensusRule, steps });
+      return { agents: env.agentCount, iterations: steps, seconds: (performance.now() - started) / 1000 };
+    },
+  };
+}
+
+/** `netac sim`'s engine: N Agents with N environment replicas over the in-memory transport. */
+function simCase(name: string, scenarioName: string, topologyName: string): BenchCase {
+  return {
+    name,
+    description: `netac sim (Agents + replicas + memory transport, no files): ${scenarioName}, ${topologyName}`,
+    async run(steps) {
+      const scenario = scenarioWithSteps(scenarioName, steps);
+      const started = performance.now();
+      const result = await simulateRun(scenario, loadTopologyChoice(topologyName), 0);
+      return { agents: result.agents.length, iterations: steps, seconds: (performance.now() - started) / 1000 };
+    },
+  };
+}
+
+export const BENCH_CASES: readonly BenchCase[] = [
+  coreCase('core-alg1', 'paper-synthetic', 'random-4-over-n'),
+  coreCase('core-alg2', 'paper-synthetic-alg2', 'random-4-over-n'),
+  simCase('sim-alg1', 'paper-synthetic', 'random-4-over-n'),
+  simCase('sim-alg2', 'paper-synthetic-alg2', 'random-4-over-n'),
+];
+
+async function runCase(benchCase: BenchCase, steps: number): Promise<BenchResult> {
+  // Warm up the JIT on a short run first, then measure.
+  await benchCase.run(Math.min(2000, steps));
+  const { agents, iterations, seconds } = await benchCase.run(steps);
+  return {
+    name: benchCase.name,
+    agents,
+    iterations,
+    seconds: round(seconds, 3),
+    iterationsPerSecond: Math.round(iterations / seconds),
+    agentStepsPerSecond: Math.round((iterations * agents) / seconds),
+    peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
+  };
+}
+
+function round(value: number, digits: number): number {
+  const scale = 10 ** digits;
+  return Math.round(value * scale) / scale;
+}
+
+export function registerBench(program: Command): void {
+  program
+    .command('bench')
+    .description('benchmarks: iterations/s and peak memory of the learning core and the simulator')
+    .option('--case <name>', `run one case in this process and print JSON (${BENCH_CASES.map((c) => c.name).join(', ')})`)
+    .option('--steps <n>', 'iterations per case', positiveInteger('--steps'), 20000)
+    .action(async (flags: { case?: string; steps: number }) => {
+      if (flags.case) {
+        const benchCase = BENCH_CASES.find((c) => c.name === flags.case);
+        if (!benchCase) throw new Error(`--case: unknown case '${flags.case}' (expected one of ${BENCH_CASES.map((c) => c.name).join(', ')})`);
+        process.stdout.write(`${JSON.stringify(await runCase(benchCase, flags.steps))}\n`);
+        return;
+      }
+      const cpu = cpus()[0]?.model ?? 'unknown cpu';
+      process.stdout.write(
+        `netac bench, ${new Date().toISOString().slice(0, 10)}, node ${process.version}, ${cpus().length} × ${cpu}, ${Math.round(totalmem() / 2 ** 30)} GiB\n\n`,
+      );
+      process.stdout.write('| case | what | agents | iterations | seconds | iterations/s | agent-steps/s | peak RSS MB |\n|---|---|---|---|---|---|---|---|\n');
+      for (const benchCase of BENCH_CASES) {
+        const output = execFileSync(process.execPath, [process.argv[1], 'bench', '--case', benchCase.name, '--steps', String(flags.steps)], {
+          encoding: 'utf8',
+        });
+        const result = JSON.parse(output.trim().split('\n').pop()!) as BenchResult;
+        process.stdout.write(
+          `| ${result.name} | ${benchCase.description} | ${result.agents} | ${result.iterations} | ${result.seconds} | ${result.iterationsPerSecond} | ${result.agentStepsPerSecond} | ${result.peakRssMb} |\n`,
+        );
+      }
+    });
+}

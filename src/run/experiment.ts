@@ -1,0 +1,135 @@
+/**
+ * From config files to the parts of one run: environment replicas, topology, consensus rule,
+ * reward mode and learners. The simulator and the peer process (`netac agent`) both build their
+ * agents here, which is what makes them compute the same numbers for the same seed.
+ *
+ * Seeds: the scenario's `seed` fixes the environment INSTANCE (an MDP's tables), so every run
+ * seed learns on the same problem; the run seed drives everything random during learning
+ * (transitions, reward noise, initial parameters, action draws, time-varying graphs).
+ */
+import type { Environment } from '../env/types.js';
+import { networkedMdpFactory } from '../env/networked-mdp.js';
+import { parseExplicitMdp } from '../env/explicit-mdp.js';
+import { createLearner, type Learner } from '../learn/index.js';
+import { loadModelMaker } from '../learn/model-maker.js';
+import type { ModelMaker } from '../learn/learner.js';
+import { createTopology } from '../topology/topology.js';
+import { parseConsensusRule, type ConsensusRule } from '../topology/consensus.js';
+import type { Topology } from '../topology/types.js';
+import type { RewardMode } from '../agent/agent.js';
+import { resolveRatio } from './config.js';
+import type { ConsensusConfig, ScenarioConfig, TopologyConfig } from './config-schema.js';
+
+/** A topology file, or one of the two baselines of ALGORITHMS.md. */
+export type TopologyChoice = TopologyConfig | 'centralized' | 'independent';
+
+export function labelOf(choice: TopologyChoice): string {
+  return typeof choice === 'string' ? choice : choice.name;
+}
+
+/** The scenario with `--agents` applied (only where the environment is generated). */
+export function withAgentCount(scenario: ScenarioConfig, agents: number | undefined): ScenarioConfig {
+  if (agents === undefined) return scenario;
+  const environment = scenario.environment;
+  if (environment.kind === 'explicit-mdp') {
+    throw new Error(`--agents: scenario '${scenario.name}' uses an explicit MDP file whose agent count is fixed`);
+  }
+  return { ...scenario, environment: { ...environment, agents } };
+}
+
+/** Makes environment replicas: every call gives a fresh replica of the same environment. */
+export function environmentFactory(scenario: ScenarioConfig, runSeed: number): () => Environment {
+  const config = scenario.environment;
+  switch (config.kind) {
+    case 'networked-mdp':
+      return networkedMdpFactory({
+        seed: scenario.seed,
+        sampleSeed: runSeed,
+        agents: config.agents,
+        states: config.states,
+        actions: config.actionsPerAgent,
+        criticFeatureSize: config.criticFeatures,
+        stateFeatureSize: config.stateFeatures,
+        actorFeatureSize: config.actorFeatures,
+        rewardMax: config.rewardMax,
+        rewardNoise: config.rewardNoise,
+      });
+    case 'explicit-mdp': {
+      if (config.mdp === undefined) throw new Error(`scenario '${scenario.name}': explicit MDP file ${config.file} was not loaded`);
+      const json = config.mdp;
+      const source = config.file;
+      parseExplicitMdp(json, runSeed, source); // validate once, with a clear error
+      return () => parseExplicitMdp(json, runSeed, source);
+    }
+    case 'coop-navigation':
+      throw new Error(`scenario '${scenario.name}': the coop-navigation environment is not available yet`);
+  }
+}
+
+function consensusRuleOf(config: ConsensusConfig, agentCount: number, source: string): ConsensusRule {
+  if (config.kind === 'metropolis' || config.kind === 'equal-neighbour') return config.kind;
+  return parseConsensusRule(config, agentCount, `${source}: consensus`);
+}
+
+export interface RunParts {
+  readonly label: string;
+  readonly topology: Topology;
+  readonly consensusRule: ConsensusRule;
+  readonly rewardMode: RewardMode;
+  /** Per-step share deadline (null: wait for every share, deterministic). */
+  readonly shareDeadlineMs: number | null;
+}
+
+/** Topology, consensus rule and reward mode of a topology choice for `agentCount` agents. */
+export function runParts(choice: TopologyChoice, agentCount: number, runSeed: number): RunParts {
+  if (typeof choice === 'string') {
+    // Both baselines exchange nothing: the centralized critic is identical in every agent (same
+    // start, same team-average data), so computing it N times is one central critic.
+    return {
+      label: choice,
+      topology: createTopology({ family: 'empty' }, agentCount, runSeed),
+      consensusRule: 'metropolis',
+      rewardMode: choice === 'centralized' ? 'team-average' : 'private',
+      shareDeadlineMs: null,
+    };
+  }
+  const spec =
+    choice.family === 'random'
+      ? { ...choice, ratio: resolveRatio(choice.ratio, agentCount) }
+      : choice;
+  return {
+    label: choice.name,
+    topology: createTopology(spec, agentCount, runSeed),
+    consensusRule: consensusRuleOf(choice.consensus, agentCount, `topology '${choice.name}'`),
+    rewardMode: 'private',
+    shareDeadlineMs: choice.shareDeadlineMs,
+  };
+}
+
+/** The ModelMaker for a scenario (TensorFlow.js loads only for MLPs). */
+export function modelMakerFor(scenario: ScenarioConfig): Promise<ModelMaker> {
+  return loadModelMaker([scenario.model.critic, scenario.model.actor]);
+}
+
+/** Agent i's learner for this scenario, run seed and reward mode. */
+export function learnerFor(
+  scenario: ScenarioConfig,
+  env: Environment,
+  agent: number,
+  runSeed: number,
+  rewardMode: RewardMode,
+  makeModel: ModelMaker,
+): Learner {
+  return createLearner(scenario.algorithm, env, {
+    agent,
+    runSeed,
+    critic: scenario.model.critic,
+    actor: scenario.model.actor,
+    criticSchedule: scenario.stepSizes.critic,
+    actorSchedule: scenario.stepSizes.actor,
+    makeModel,
+    criticInitScale: scenario.initialization.criticScale,
+    actorInitScale: scenario.initialization.actorScale,
+    sharedCriticInit: rewardMode === 'team-average',
+  });
+}

@@ -1,0 +1,213 @@
+/**
+ * `netac sim`: N Agents in one process over the in-memory transport — the same Agent the peer
+ * process runs over libp2p, driven round by round. Writes the run directory of DESIGN.md:
+ *
+ *   <out>/config.json                                   resolved configuration
+ *   <out>/<label>/seed-<s>/agent-<i>.metrics.jsonl      learning metrics (deterministic for a seed)
+ *   <out>/<label>/seed-<s>/agent-<i>.runtime.jsonl      runtime stats (vary run to run)
+ *   <out>/summary.json                                  per label and seed: final return, exact J for explicit MDPs
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Agent } from '../agent/agent.js';
+import { JsonlMetricsWriter } from '../agent/metrics-writer.js';
+import type { Environment, FiniteMdp } from '../env/types.js';
+import type { Learner } from '../learn/learner.js';
+import { MemoryHub } from '../net/memory-transport.js';
+import type { ScenarioConfig } from './config-schema.js';
+import { environmentFactory, labelOf, learnerFor, modelMakerFor, runParts, type TopologyChoice } from './experiment.js';
+import { exactScores, type ExactScores } from './exact-scores.js';
+
+export interface SimulationOptions {
+  readonly scenario: ScenarioConfig;
+  readonly choices: readonly TopologyChoice[];
+  readonly seeds: readonly number[];
+  readonly outDir: string;
+  /** Called now and then with the progress over all (label, seed) runs. */
+  readonly onProgress?: (progress: SimulationProgress) => void;
+}
+
+export interface SimulationProgress {
+  readonly label: string;
+  readonly seed: number;
+  /** Iterations done, over all runs. */
+  readonly done: number;
+  readonly total: number;
+  /** Globally averaged return over the last metrics window of the current run. */
+  readonly averageReturn: number;
+}
+
+export interface RunSummary extends Partial<ExactScores> {
+  readonly label: string;
+  readonly seed: number;
+  /** Globally averaged return (mean over agents of r^i) over the last 10% of the run. */
+  readonly finalReturn: number;
+}
+
+export interface SingleRunResult {
+  readonly summary: RunSummary;
+  readonly agents: readonly Agent[];
+  readonly learners: readonly Learner[];
+  readonly replicas: readonly Environment[];
+}
+
+/** One (scenario, topology choice, seed) run, all agents in this process. */
+export async function simulateRun(
+  scenario: ScenarioConfig,
+  choice: TopologyChoice,
+  seed: number,
+  options: { readonly outDir?: string; readonly onRound?: (round: number, averageReturn: number) => void } = {},
+): Promise<SingleRunResult> {
+  const makeReplica = environmentFactory(scenario, seed);
+  const replicas: Environment[] = [];
+  const first = makeReplica();
+  const agentCount = first.agentCount;
+  const parts = runParts(choice, agentCount, seed);
+  const makeModel = await modelMakerFor(scenario);
+  const hub = new MemoryHub();
+  const learners: Learner[] = [];
+  const agents: Agent[] = [];
+  const writers: JsonlMetricsWriter[] = [];
+  const recentReturns = new Float64Array(agentCount);
+  const finalWindow = new FinalWindow(agentCount, scenario.steps);
+  const directory = options.outDir ? join(options.outDir, parts.label, `seed-${seed}`) : undefined;
+  if (directory) mkdirSync(directory, { recursive: true });
+
+  for (let i = 0; i < agentCount; i++) {
+    const env = i === 0 ? first : makeReplica();
+    replicas.push(env);
+    const learner = learnerFor(scenario, env, i, seed, parts.rewardMode, makeModel);
+    learners.push(learner);
+    const writer = directory ? new JsonlMetricsWriter(directory, i) : undefined;
+    if (writer) writers.push(writer);
+    const agent = new Agent({
+      agent: i,
+      env,
+      learner,
+      topology: parts.topology,
+      consensusRule: parts.consensusRule,
+      rewardMode: parts.rewardMode,
+      steps: scenario.steps,
+      metricsEvery: scenario.metricsEvery,
+      now: () => performance.now(),
+      sink: {
+        learning(record) {
+          writer?.learning(record);
+          recentReturns[i] = record.meanReward;
+          finalWindow.add(i, record.step, record.meanReward);
+        },
+        runtime(record) {
+          writer?.runtime(record);
+        },
+      },
+    });
+    agents.push(agent);
+  }
+  for (const agent of agents) {
+    const transport = hub.transport(agent.id);
+    hub.subscribeShares(agent.id, agent.shareSources());
+    agent.attach(transport);
+    await transport.start(agent);
+  }
+
+  // Lockstep over the synchronous hub: every agent begins round r (publishing delivers at once),
+  // then every agent completes it.
+  const lastRound = agents[0].lastRound;
+  for (let round = 0; round <= lastRound; round++) {
+    for (let i = 0; i < agentCount; i++) agents[i].beginRound();
+    for (let i = 0; i < agentCount; i++) agents[i].completeRound();
+    if (options.onRound && (round & 255) === 0) options.onRound(round, mean(recentReturns));
+  }
+  for (const writer of writers) writer.close();
+
+  const summary: RunSummary = {
+    label: parts.label,
+    seed,
+    finalReturn: finalWindow.value(),
+    ...(isFiniteMdp(first) ? exactScores(first, learners) : {}),
+  };
+  return { summary, agents, learners, replicas };
+}
+
+/** Every (topology choice, seed) of an experiment, written under outDir. */
+export async function runSimulation(options: SimulationOptions): Promise<RunSummary[]> {
+  const { scenario, choices, seeds, outDir } = options;
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(
+    join(outDir, 'config.json'),
+    `${JSON.stringify({ scenario: stripMdp(scenario), topologies: choices.map((c) => (typeof c === 'string' ? c : c)), labels: choices.map(labelOf), seeds }, null, 2)}\n`,
+  );
+  const summaries: RunSummary[] = [];
+  const rounds = scenario.steps;
+  const total = rounds * choices.length * seeds.length;
+  let finishedRuns = 0;
+  for (const choice of choices) {
+    for (const seed of seeds) {
+      const base = finishedRuns * rounds;
+      const { summary, learners } = await simulateRun(scenario, choice, seed, {
+        outDir,
+        onRound: (round, averageReturn) =>
+          options.onProgress?.({ label: labelOf(choice), seed, done: base + Math.min(round, rounds), total, averageReturn }),
+      });
+      for (const learner of learners) learner.dispose();
+      summaries.push(summary);
+      finishedRuns++;
+      options.onProgress?.({ label: labelOf(choice), seed, done: finishedRuns * rounds, total, averageReturn: summary.finalReturn });
+    }
+  }
+  writeFileSync(join(outDir, 'summary.json'), `${JSON.stringify({ runs: summaries }, null, 2)}\n`);
+  return summaries;
+}
+
+function isFiniteMdp(env: Environment): env is FiniteMdp {
+  return typeof (env as Partial<FiniteMdp>).transitionRow === 'function' && (env as FiniteMdp).jointActionCount <= 1 << 16;
+}
+
+/** The scenario as written to config.json: without the (possibly large) embedded MDP tables. */
+function stripMdp(scenario: ScenarioConfig): ScenarioConfig {
+  if (scenario.environment.kind !== 'explicit-mdp') return scenario;
+  const { mdp: _mdp, ...environment } = scenario.environment;
+  return { ...scenario, environment };
+}
+
+function mean(values: Float64Array): number {
+  let total = 0;
+  for (const value of values) total += value;
+  return total / values.length;
+}
+
+/** Mean over agents and over the records of the last 10% of the run (at least the last record). */
+class FinalWindow {
+  private total = 0;
+  private count = 0;
+  private readonly from: number;
+  private lastStepTotal = 0;
+  private lastStepCount = 0;
+  private lastStep = -1;
+
+  constructor(
+    readonly agentCount: number,
+    steps: number,
+  ) {
+    this.from = Math.floor(steps * 0.9);
+  }
+
+  add(_agent: number, step: number, meanReward: number): void {
+    if (step > this.from) {
+      this.total += meanReward;
+      this.count++;
+    }
+    if (step !== this.lastStep) {
+      this.lastStep = step;
+      this.lastStepTotal = 0;
+      this.lastStepCount = 0;
+    }
+    this.lastStepTotal += meanReward;
+    this.lastStepCount++;
+  }
+
+  value(): number {
+    if (this.count > 0) return this.total / this.count;
+    return this.lastStepCount > 0 ? this.lastStepTotal / this.lastStepCount : Number.NaN;
+  }
+}
