@@ -55,12 +55,14 @@ export function policyInput(env: Environment, agent: number, spec: ModelSpec): P
   if (spec.kind === 'linear') {
     // Block layout of LinearModel: scores_b = θ · φ^i(s, b), one feature block per action.
     const featureSize = env.actorFeatureSize;
+    const block = new Float32Array(featureSize); // written then copied: no subarray view per call
     return {
       size: actionCount * featureSize,
       actionCount,
       write(state, out) {
         for (let action = 0; action < actionCount; action++) {
-          env.actorFeatures(state, agent, action, out.subarray(action * featureSize, (action + 1) * featureSize));
+          env.actorFeatures(state, agent, action, block);
+          out.set(block, action * featureSize);
         }
       },
     };

@@ -9,7 +9,7 @@
  */
 import type { Environment } from '../env/types.js';
 import { networkedMdpFactory } from '../env/networked-mdp.js';
-import { parseExplicitMdp } from '../env/explicit-mdp.js';
+import { explicitMdpFactory } from '../env/explicit-mdp.js';
 import { createLearner, type Learner } from '../learn/index.js';
 import { loadModelMaker } from '../learn/model-maker.js';
 import type { ModelMaker } from '../learn/learner.js';
@@ -56,10 +56,8 @@ export function environmentFactory(scenario: ScenarioConfig, runSeed: number): (
       });
     case 'explicit-mdp': {
       if (config.mdp === undefined) throw new Error(`scenario '${scenario.name}': explicit MDP file ${config.file} was not loaded`);
-      const json = config.mdp;
-      const source = config.file;
-      parseExplicitMdp(json, runSeed, source); // validate once, with a clear error
-      return () => parseExplicitMdp(json, runSeed, source);
+      // Validated once; the replicas share the immutable tables.
+      return explicitMdpFactory(config.mdp, runSeed, config.file);
     }
     case 'coop-navigation':
       throw new Error(`scenario '${scenario.name}': the coop-navigation environment is not available yet`);
