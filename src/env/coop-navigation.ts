@@ -162,7 +162,9 @@ export function resolveCoopNavigationOptions(options: CoopNavigationOptions): Co
     for (let i = 0; i < agents; i++) rewardScales.push(0.5 + hashKeys(scaleSeed, Purpose.scale, i) / TWO_POW_32);
   } else {
     if (!Array.isArray(options.rewardScales) || options.rewardScales.length !== agents) {
-      throw new Error(`${where}: rewardScales: expected ${agents} numbers (one per agent), got ${JSON.stringify(options.rewardScales)}`);
+      throw new Error(
+        `${where}: rewardScales: expected ${agents} numbers (one per agent), got ${JSON.stringify(options.rewardScales)}`,
+      );
     }
     rewardScales = options.rewardScales.map((c, i) => number(c, `rewardScales[${i}]`, 1, (v) => v > 0, '> 0'));
   }
@@ -422,7 +424,10 @@ export class CoopNavigation implements Environment<Float32Array> {
     }
     const L = this.episodeLength;
     if (episode !== Math.floor(time / L)) {
-      throw new Error(`${what}: episode ${JSON.stringify(episode)} does not match time ${time} (expected ${Math.floor(time / L)} with episodes of ${L} steps)`);
+      throw new Error(
+        `${what}: episode ${JSON.stringify(episode)} does not match time ${time} ` +
+          `(expected ${Math.floor(time / L)} with episodes of ${L} steps)`,
+      );
     }
     if (!Array.isArray(state) || state.length !== this.stateSize) {
       const got = Array.isArray(state) ? `${state.length} values` : JSON.stringify(state);
@@ -446,7 +451,9 @@ export class CoopNavigation implements Environment<Float32Array> {
     }
     const phase = store((time % L) / L);
     if (next[6 * this.n] !== phase) {
-      throw new Error(`${what}: state[${6 * this.n}]: episode phase ${next[6 * this.n]} does not match time ${time} (expected ${phase})`);
+      throw new Error(
+        `${what}: state[${6 * this.n}]: episode phase ${next[6 * this.n]} does not match time ${time} (expected ${phase})`,
+      );
     }
     let hasLast = false;
     const last = new Float64Array(this.n);
@@ -456,7 +463,9 @@ export class CoopNavigation implements Environment<Float32Array> {
       }
       for (let i = 0; i < this.n; i++) {
         const r: unknown = rewards[i];
-        if (typeof r !== 'number' || !Number.isFinite(r)) throw new Error(`${what}: rewards[${i}]: expected a finite number, got ${JSON.stringify(r)}`);
+        if (typeof r !== 'number' || !Number.isFinite(r)) {
+          throw new Error(`${what}: rewards[${i}]: expected a finite number, got ${JSON.stringify(r)}`);
+        }
         last[i] = r;
       }
       hasLast = true;

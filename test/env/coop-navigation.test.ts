@@ -219,8 +219,9 @@ describe('cooperative navigation: episodes, seeds, snapshots', () => {
     expect(new CoopNavigation({ seed: 1, sampleSeed: 77 }).rewardScales).toEqual(env.rewardScales);
     expect(new CoopNavigation({ seed: 2 }).rewardScales).not.toEqual(env.rewardScales);
     // Layouts come from the sample seed: same sampleSeed, same start; the box holds everything.
-    expect(new CoopNavigation({ seed: 1, sampleSeed: 9 }).observe()).toEqual(new CoopNavigation({ seed: 2, sampleSeed: 9 }).observe());
-    expect(new CoopNavigation({ seed: 1, sampleSeed: 9 }).observe()).not.toEqual(env.observe());
+    const startOf = (seed: number, sampleSeed: number): Float32Array => new CoopNavigation({ seed, sampleSeed }).observe();
+    expect(startOf(1, 9)).toEqual(startOf(2, 9));
+    expect(startOf(1, 9)).not.toEqual(env.observe());
     const s = env.observe();
     expect(s.length).toBe(coopStateSize(3));
     for (let i = 0; i < 3; i++) {
@@ -366,7 +367,9 @@ describe('cooperative navigation: episodes, seeds, snapshots', () => {
       }
       throw new Error('expected an error');
     };
-    expect(err({ kind: 'networked-mdp' })).toBe("coop-navigation restore: snapshot is of kind 'networked-mdp', expected 'coop-navigation'");
+    expect(err({ kind: 'networked-mdp' })).toBe(
+      "coop-navigation restore: snapshot is of kind 'networked-mdp', expected 'coop-navigation'",
+    );
     expect(() => new CoopNavigation({ seed: 2 }).restore(good)).toThrow(/different instance/);
     expect(err({ state: [1, 2, 3] })).toMatch(/state: expected an array of 19 numbers \(6N \+ 1 for N = 3\), got 3 values/);
     const state = [...(good.state as number[])];
