@@ -99,6 +99,7 @@ export class Agent implements TransportHandlers {
   private readonly outgoingShares: Float32Array[];
   private readonly pendingActions: (ActionMessage | undefined)[] = new Array(2);
   private readonly pendingShares: (ShareMessage | undefined)[] = new Array(2);
+  private readonly pendingRecipients: (readonly number[] | undefined)[] = new Array(2);
   private roundRow: ConsensusRow | undefined;
   private transport: Transport | undefined;
 
@@ -179,20 +180,22 @@ export class Agent implements TransportHandlers {
   }
 
   onAction(message: ActionMessage): void {
-    const inbox = this.inboxFor(message.step);
+    // Fast path: the current round's inbox (the common case in lockstep).
+    const current = this.inboxes[this.currentRound % INBOX_SLOTS];
+    const inbox = message.step === this.currentRound && current.round === message.step ? current : this.inboxFor(message.step);
     if (!inbox || inbox.hasAction[message.agent]) return; // past, too far ahead, or a duplicate
     inbox.hasAction[message.agent] = 1;
     inbox.actions[message.agent] = message.action;
     inbox.hashes[message.agent] = message.stateHash;
     inbox.actionCount++;
-    this.notify();
+    if (this.wake !== undefined) this.notify();
   }
 
   onShare(message: ShareMessage): void {
     const inbox = this.inboxFor(message.step + this.actionLead);
     if (!inbox || inbox.shares[message.agent]) return;
     inbox.shares[message.agent] = message.share;
-    this.notify();
+    if (this.wake !== undefined) this.notify();
   }
 
   /** Builds the transition of iteration t from the history. */
@@ -219,8 +222,12 @@ export class Agent implements TransportHandlers {
       this.windowTdSum += Math.abs(this.learner.lastTdError);
       this.windowRewardSum += this.privateRewards[(iteration + 1) % HISTORY];
       this.windowIterations++;
-      this.roundRow = consensusRow(this.options.topology.graphAt(iteration), this.id, this.options.consensusRule);
+      const graph = this.options.topology.graphAt(iteration);
+      this.roundRow = consensusRow(graph, this.id, this.options.consensusRule);
       shareMessage = { agent: this.id, step: iteration, share: outgoing };
+      // Who mixes our share: with the graph-based rules, exactly our neighbours in G_t (the rules
+      // are symmetric in support); an explicit matrix may not be, so no hint there.
+      this.pendingRecipients[round % 2] = typeof this.options.consensusRule === 'string' ? graph.neighbours(this.id) : undefined;
     }
     const state = this.states[round % HISTORY];
     const action = this.learner.act(state);
@@ -246,7 +253,7 @@ export class Agent implements TransportHandlers {
     const action = this.pendingActions[round % 2];
     if (action && action.step === round) transport.publishAction(action);
     const share = this.pendingShares[round % 2];
-    if (share && share.step === round - this.actionLead) transport.publishShare(share);
+    if (share && share.step === round - this.actionLead) transport.publishShare(share, this.pendingRecipients[round % 2]);
   }
 
   /** Agents whose action this round still lacks. */
@@ -313,12 +320,15 @@ export class Agent implements TransportHandlers {
 
   private mixWithNeighbours(iteration: number, inbox: RoundInbox, allowMissingShares: boolean): void {
     let row = this.roundRow!;
-    const missing = row.neighbours.filter((j) => !inbox.shares[j]);
-    if (missing.length > 0) {
-      if (!allowMissingShares) throw new Error(`agent ${this.id}: iteration ${iteration} lacks shares of ${missing.join(', ')}`);
+    let missing = 0;
+    for (const j of row.neighbours) if (!inbox.shares[j]) missing++;
+    if (missing > 0) {
+      if (!allowMissingShares) {
+        throw new Error(`agent ${this.id}: iteration ${iteration} lacks shares of ${this.awaitedShares().join(', ')}`);
+      }
       // ALGORITHMS.md: a missing neighbour's weight moves onto the agent's own entry.
       row = withMissingShares(row, (j) => !inbox.shares[j]);
-      this.lateShares += missing.length;
+      this.lateShares += missing;
     }
     const neighbourShares = this.neighbourScratch;
     neighbourShares.length = row.neighbours.length;
@@ -368,9 +378,11 @@ export class Agent implements TransportHandlers {
   // ---- async driver for one agent per process -------------------------------------------------
 
   private wake: (() => void) | undefined;
+  /** What the sleeper waits for (default: the current round being ready). */
+  private wakeWhen: (() => boolean) | undefined;
 
   private notify(): void {
-    if (this.wake && this.roundReady()) {
+    if (this.wake && (this.wakeWhen ? this.wakeWhen() : this.roundReady())) {
       const wake = this.wake;
       this.wake = undefined;
       wake();
@@ -419,8 +431,48 @@ export class Agent implements TransportHandlers {
       this.completeRound();
       options.onRound?.(this.currentRound);
     }
-    // Neighbours one round behind may still need our last messages.
-    this.republish();
+  }
+
+  /**
+   * The closing handshake of a peer process. A neighbour one round behind may still need our last
+   * messages, and gossipsub does not retransmit: so publish a "done" action for round lastRound+1
+   * and keep re-publishing the last round and the done message until every agent's done message
+   * has arrived (then nobody needs ours any more) or `timeoutMs` passes. Returns the agents whose
+   * done message never came (empty in the normal case).
+   */
+  async finish(options: { readonly republishMs?: number; readonly timeoutMs?: number; readonly signal?: AbortSignal } = {}): Promise<number[]> {
+    if (!this.finished) throw new Error(`agent ${this.id}: finish() before the last round`);
+    const republishMs = options.republishMs ?? 50;
+    const deadline = Date.now() + (options.timeoutMs ?? 10_000);
+    const doneRound = this.lastRound + 1;
+    const done: ActionMessage = { agent: this.id, step: doneRound, action: 0, stateHash: this.env.stateHash() };
+    this.pendingActions[doneRound % 2] = done;
+    this.pendingShares[doneRound % 2] = undefined;
+    this.onAction(done);
+    const inbox = () => this.inboxFor(doneRound);
+    const everyoneDone = () => (inbox()?.actionCount ?? 0) >= this.agentCount;
+    while (!everyoneDone() && Date.now() < deadline && !options.signal?.aborted) {
+      this.publish(this.lastRound);
+      this.publish(doneRound);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          this.wake = undefined;
+          resolve();
+        }, republishMs);
+        this.wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+        this.wakeWhen = everyoneDone;
+      });
+      this.wakeWhen = undefined;
+    }
+    // One last time, for a peer whose previous copies were lost just now.
+    this.publish(doneRound);
+    const arrived = inbox();
+    const missing: number[] = [];
+    for (let j = 0; j < this.agentCount; j++) if (!arrived?.hasAction[j]) missing.push(j);
+    return missing;
   }
 }
 

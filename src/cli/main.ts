@@ -5,6 +5,9 @@ import { Command, CommanderError } from 'commander';
 import { registerSim } from './sim.js';
 import { registerReport } from './report.js';
 import { registerBench } from './bench.js';
+import { registerAgent } from './agent.js';
+import { registerLaunch } from './launch.js';
+import { registerKeys } from './keys.js';
 
 export function buildProgram(): Command {
   const program = new Command('netac')
@@ -17,10 +20,16 @@ Examples:
   netac sim                                         default experiment: paper-synthetic, random 4/N vs baselines, seeds 0..2
   netac sim --scenario scenarios/small-explicit.yaml --topology topologies/ring.yaml --topology centralized --seeds 0..4
   netac report runs/<name>                          CSV, learning curves (SVG, PNG) and a summary table
+  netac launch --agents 8 --topology ring --steps 2000   8 agent processes on this machine over libp2p
+  netac init-run --agents 4 --out runs/r4/run.yaml    a run config with keys and ports; then on each machine:
+  netac agent --run runs/r4/run.yaml --id 0         one agent as this process
   netac bench                                       iterations/s and memory of the learning core and the simulator`,
     );
   registerSim(program);
   registerReport(program);
+  registerLaunch(program);
+  registerAgent(program);
+  registerKeys(program);
   registerBench(program);
   return program;
 }

@@ -14,3 +14,10 @@ export function positiveInteger(flag: string): (value: string) => number {
 export function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
 }
+
+export function nonNegativeInteger(flag: string): (value: string) => number {
+  return (value) => {
+    if (!/^\d+$/.test(value.trim())) throw new InvalidArgumentError(`${flag} expects a whole number >= 0, got '${value}'`);
+    return Number(value);
+  };
+}

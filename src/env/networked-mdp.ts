@@ -167,6 +167,12 @@ function resolveOptions(options: NetworkedMdpOptions): ResolvedOptions {
  * shared by replicas of one MDP instance (see networkedMdpFactory). Bound to the first instance
  * that uses it; an instance of a different MDP refuses it.
  */
+function sameActions(a: Int32Array, b: JointAction): boolean {
+  if (a.length !== b.length) return false;
+  for (let k = 0; k < a.length; k++) if (a[k] !== b[k]) return false;
+  return true;
+}
+
 export class NetworkedMdpCache {
   readonly slots: number;
   private readonly shift: number;
@@ -180,6 +186,17 @@ export class NetworkedMdpCache {
   criticData = new Float32Array(0);
   /** φ^i(s, b) for every (s, i, b), when small enough to precompute; else null (hash on demand). */
   actorTable: Float32Array | null = null;
+  /**
+   * The last transition any replica took: (t, s_t, a_t) → (s_{t+1}, digest). Replicas of one run
+   * step through the same (t, s, a) one after another, so all but the first reuse it after
+   * comparing the joint action (cheaper than hashing it).
+   */
+  lastStepTime = -1;
+  lastStepState = -1;
+  lastStepJoint = new Int32Array(0);
+  lastStepNext = -1;
+  lastStepLo = 0;
+  lastStepHi = 0;
 
   constructor(slots = 256) {
     if (!Number.isInteger(slots) || slots < 0 || (slots & (slots - 1)) !== 0 || slots > 1 << 20) {
@@ -330,6 +347,30 @@ export class NetworkedMdp implements FiniteMdp {
   }
 
   step(joint: JointAction): void {
+    const cache = this.cache;
+    const time = this.currentTime;
+    if (cache.lastStepTime === time && cache.lastStepState === this.state && sameActions(cache.lastStepJoint, joint)) {
+      // Another replica just took this very transition: the pure function's result is known.
+      this.lastState = this.state;
+      this.lastLo = cache.lastStepLo;
+      this.lastHi = cache.lastStepHi;
+      this.lastTime = time;
+      this.hasLast = true;
+      this.state = cache.lastStepNext;
+      this.currentTime = time + 1;
+      return;
+    }
+    this.stepUncached(joint);
+    if (cache.lastStepJoint.length !== joint.length) cache.lastStepJoint = new Int32Array(joint.length);
+    cache.lastStepJoint.set(joint);
+    cache.lastStepTime = time;
+    cache.lastStepState = this.lastState;
+    cache.lastStepNext = this.state;
+    cache.lastStepLo = this.lastLo;
+    cache.lastStepHi = this.lastHi;
+  }
+
+  private stepUncached(joint: JointAction): void {
     this.digest(joint);
     const lo = this.digestLo;
     const hi = this.digestHi;

@@ -6,7 +6,8 @@
  * agent before it returns; publishShare calls onShare of the started agents subscribed to the
  * sender's shares (`hub.subscribeShares`). Like gossipsub without emitSelf, a sender does not
  * receive its own messages. The message object itself is passed through: no encoding, no copy,
- * no allocation per message, so receivers must copy what they keep (as with every transport).
+ * no allocation per message (see ShareMessage for how long a share buffer stays valid). A
+ * publishShare with a recipients hint reaches only those of its subscribers.
  *
  * Handlers run inside publish: a handler that publishes re-enters the hub (nested delivery).
  */
@@ -22,6 +23,8 @@ export class MemoryHub {
   private actionReceivers: MemoryTransport[] = [];
   /** Per sender, the started transports subscribed to its shares. Rebuilt on change. */
   private shareReceivers: MemoryTransport[][] = [];
+  /** Per sender, started subscribers indexed by agent id (for delivery to a recipients hint). */
+  private shareReceiverById: (MemoryTransport | undefined)[][] = [];
 
   /** Creates the transport of `agent` on this hub. */
   transport(agent: number): MemoryTransport {
@@ -50,16 +53,19 @@ export class MemoryHub {
     const started = [...this.transports.values()].filter((transport) => transport.started).sort((a, b) => a.agent - b.agent);
     const byId = new Map(started.map((transport) => [transport.agent, transport]));
     const shareReceivers: MemoryTransport[][] = [];
+    const shareReceiverById: (MemoryTransport | undefined)[][] = [];
     for (const [receiver, senders] of this.shareSubscriptions) {
       const target = byId.get(receiver);
       if (target === undefined) continue;
       for (const sender of senders) {
         if (sender === receiver) continue;
         (shareReceivers[sender] ??= []).push(target);
+        (shareReceiverById[sender] ??= [])[receiver] = target;
       }
     }
     this.actionReceivers = started;
     this.shareReceivers = shareReceivers;
+    this.shareReceiverById = shareReceiverById;
   }
 
   /** @internal */
@@ -72,7 +78,14 @@ export class MemoryHub {
   }
 
   /** @internal */
-  deliverShare(message: ShareMessage): void {
+  deliverShare(message: ShareMessage, recipients: readonly number[] | undefined): void {
+    if (recipients !== undefined) {
+      // Only the subscribers that will mix this share; the others would ignore it anyway.
+      const byId = this.shareReceiverById[message.agent];
+      if (byId === undefined) return;
+      for (let index = 0; index < recipients.length; index++) byId[recipients[index]]?.receiveShare(message);
+      return;
+    }
     const receivers = this.shareReceivers[message.agent];
     if (receivers === undefined) return;
     for (let index = 0; index < receivers.length; index++) receivers[index].receiveShare(message);
@@ -104,10 +117,10 @@ export class MemoryTransport implements Transport {
     this.hub.deliverAction(this, message);
   }
 
-  publishShare(message: ShareMessage): void {
+  publishShare(message: ShareMessage, recipients?: readonly number[]): void {
     this.stats.messagesOut++;
     this.stats.bytesOut += HEADER_BYTES + 4 * message.share.length;
-    this.hub.deliverShare(message);
+    this.hub.deliverShare(message, recipients);
   }
 
   /** @internal */

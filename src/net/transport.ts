@@ -23,7 +23,8 @@ export interface ShareMessage {
   readonly agent: number;
   /** Iteration t whose critic share this is (Alg. 1: ω̃_t; Alg. 2: (μ̃, ṽ, λ̃)_t). */
   readonly step: number;
-  /** Float32 parameters. Receivers copy what they keep: the buffer may be reused by the sender. */
+  /** Float32 parameters. The sender leaves the buffer unchanged for two more rounds (the Agent
+   *  keeps a ring of three), so a receiver may hold a reference until it completes the round. */
   readonly share: Float32Array;
 }
 
@@ -46,7 +47,12 @@ export interface Transport {
   /** Subscribe, connect, and resolve once the peers this agent needs are reachable. */
   start(handlers: TransportHandlers): Promise<void>;
   publishAction(message: ActionMessage): void;
-  publishShare(message: ShareMessage): void;
+  /**
+   * `recipients`, when given, are the agents that will mix this share (the sender's consensus
+   * neighbours at that step): a hint an in-process transport may use to skip the others. Network
+   * transports publish on the share topic regardless; receivers ignore shares they do not need.
+   */
+  publishShare(message: ShareMessage, recipients?: readonly number[]): void;
   readonly stats: TransportStats;
   stop(): Promise<void>;
 }

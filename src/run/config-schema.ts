@@ -105,11 +105,11 @@ export type TopologyFamily = TopologyConfig['family'];
 // ---------------------------------------------------------------------------------------------
 
 /** Words the formatter uses when a value is absent rather than wrong. */
-const expected = (what: string) => ({ error: `expected ${what}` });
+export const expected = (what: string) => ({ error: `expected ${what}` });
 
-const positiveNumber = () => z.number(expected('a number > 0')).gt(0, expected('a number > 0'));
-const nonNegativeNumber = () => z.number(expected('a number >= 0')).min(0, expected('a number >= 0'));
-const intAtLeast = (min: number) =>
+export const positiveNumber = () => z.number(expected('a number > 0')).gt(0, expected('a number > 0'));
+export const nonNegativeNumber = () => z.number(expected('a number >= 0')).min(0, expected('a number >= 0'));
+export const intAtLeast = (min: number) =>
   z.int(expected(`an integer >= ${min}`)).min(min, expected(`an integer >= ${min}`));
 
 const quoteList = (values: readonly (string | number)[]): string =>
@@ -145,7 +145,7 @@ function closest(key: string, known: readonly string[]): string | undefined {
  * A strict object whose unknown-field message lists what is allowed. `elsewhere` explains keys
  * that are valid in a sibling variant (e.g. `rows` is only for family 'grid').
  */
-function strictObject<Shape extends z.ZodRawShape>(shape: Shape, elsewhere: Readonly<Record<string, string>> = {}) {
+export function strictObject<Shape extends z.ZodRawShape>(shape: Shape, elsewhere: Readonly<Record<string, string>> = {}) {
   const known = Object.keys(shape);
   return z.strictObject(shape, {
     error: (issue) => {
@@ -174,8 +174,8 @@ function keyedUnion<K extends string, Options extends readonly [z.core.$ZodTypeD
 }
 
 /** Names become folder names and report labels: keep them file-system safe. */
-const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
-const nameSchema = () =>
+export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+export const nameSchema = () =>
   z
     .string(expected("a name of letters, digits, '.', '_' or '-'"))
     .regex(NAME_PATTERN, expected("a name of letters, digits, '.', '_' or '-' (starting with a letter or digit)"));

@@ -181,7 +181,7 @@ function issueLine(issue: z.core.$ZodIssue): { field: string; text: string } {
   return { field, text: `${message}, got ${describeValue(input)}` };
 }
 
-function failure(error: z.ZodError, source: string): ConfigError {
+export function failure(error: z.ZodError, source: string): ConfigError {
   // One line: the first problem (fixing it and re-running shows the next). An unknown field goes
   // first: it is usually a misspelling, and explains the "missing" that comes with it.
   const first = error.issues.find((issue) => issue.code === 'unrecognized_keys') ?? error.issues[0];
@@ -196,7 +196,7 @@ function nameFromSource(source: string): string {
   return safe === '' ? 'unnamed' : safe;
 }
 
-function checkTopLevel(value: unknown, source: string, what: string): void {
+export function checkTopLevel(value: unknown, source: string, what: string): void {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new ConfigError(`${source}: expected a ${what} (a mapping of fields), got ${describeValue(value)}`, source);
   }

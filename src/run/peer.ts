@@ -1,0 +1,141 @@
+/**
+ * One agent as its own OS process (`netac agent`): the same Agent as the simulator, built from
+ * the same config by the same functions (./experiment.ts), over a libp2p gossipsub transport.
+ * Writes the same per-agent metrics files as the simulator, under <out>/<label>/seed-<seed>/.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { Agent, DesyncError } from '../agent/agent.js';
+import { JsonlMetricsWriter } from '../agent/metrics-writer.js';
+import { Libp2pTransport } from '../net/libp2p-transport.js';
+import { readKeyFile, readSwarmKeyFile } from '../net/keys.js';
+import type { Logger } from '../cli/log.js';
+import { loadScenario, loadTopology } from './config.js';
+import type { ScenarioConfig } from './config-schema.js';
+import { environmentFactory, learnerFor, modelMakerFor, runParts, withAgentCount, type TopologyChoice } from './experiment.js';
+import type { RunConfig } from './run-config.js';
+
+export interface PeerOptions {
+  readonly run: RunConfig;
+  readonly agent: number;
+  readonly logger: Logger;
+  readonly signal?: AbortSignal;
+  /** Re-publish period while a round waits (ms). */
+  readonly republishMs?: number;
+  /** Listen addresses overriding the run config's (e.g. /ip4/0.0.0.0/tcp/4001). */
+  readonly listen?: readonly string[];
+}
+
+export interface PeerResult {
+  /** False when stopped by a signal before the last round. */
+  readonly completed: boolean;
+  readonly rounds: number;
+  readonly metricsPath: string;
+}
+
+/** The experiment a run config names, with its steps and agent count applied. */
+export function runExperiment(run: RunConfig): { scenario: ScenarioConfig; choice: TopologyChoice } {
+  let scenario = loadScenario(run.scenario);
+  const environment = scenario.environment;
+  if (environment.kind !== 'explicit-mdp' && environment.agents !== run.agents.length) {
+    scenario = withAgentCount(scenario, run.agents.length);
+  }
+  if (run.steps !== undefined) scenario = { ...scenario, steps: run.steps };
+  const choice: TopologyChoice =
+    run.topology === 'centralized' || run.topology === 'independent' ? run.topology : loadTopology(run.topology);
+  return { scenario, choice };
+}
+
+export async function runPeer(options: PeerOptions): Promise<PeerResult> {
+  const { run, logger } = options;
+  const entry = run.agents.find((agent) => agent.id === options.agent);
+  if (!entry) throw new Error(`${run.source}: no agent with id ${options.agent} (ids 0..${run.agents.length - 1})`);
+  if (!entry.key) throw new Error(`${run.source}: agents[${options.agent}] has no key file (key: ...)`);
+  const { scenario, choice } = runExperiment(run);
+  const env = environmentFactory(scenario, run.seed)();
+  if (env.agentCount !== run.agents.length) {
+    throw new Error(`${run.source}: lists ${run.agents.length} agents but scenario '${scenario.name}' has ${env.agentCount}`);
+  }
+  const parts = runParts(choice, env.agentCount, run.seed);
+  const learner = learnerFor(scenario, env, entry.id, run.seed, parts.rewardMode, await modelMakerFor(scenario));
+  const directory = join(run.out, parts.label, `seed-${run.seed}`);
+  mkdirSync(directory, { recursive: true });
+  const writer = new JsonlMetricsWriter(directory, entry.id);
+  const agent = new Agent({
+    agent: entry.id,
+    env,
+    learner,
+    topology: parts.topology,
+    consensusRule: parts.consensusRule,
+    rewardMode: parts.rewardMode,
+    steps: scenario.steps,
+    metricsEvery: scenario.metricsEvery,
+    now: () => performance.now(),
+    sink: {
+      learning(record) {
+        writer.learning(record);
+        logger.info({ event: 'metrics', step: record.step, steps: scenario.steps, meanReward: record.meanReward }, 'metrics');
+      },
+      runtime(record) {
+        writer.runtime(record);
+      },
+    },
+  });
+  const privateKey = await readKeyFile(entry.key);
+  const transport = new Libp2pTransport({
+    agent: entry.id,
+    runId: run.run,
+    agentCount: env.agentCount,
+    shareDimension: learner.shareSize,
+    privateKey,
+    listen: options.listen ?? (entry.listen.length > 0 ? entry.listen : undefined),
+    peers: run.agents.map((peer) => ({ agent: peer.id, peerId: peer.peerId, addresses: peer.addresses })),
+    shareSources: agent.shareSources(),
+    requiredPeers: run.agents.filter((peer) => peer.id !== entry.id).map((peer) => peer.id),
+    swarmKey: run.swarmKey ? await readSwarmKeyFile(run.swarmKey) : undefined,
+    initialStep: 0,
+    onLog: (line) => logger.info({ event: 'net' }, line),
+  });
+  logger.info(
+    { event: 'start', run: run.run, scenario: scenario.name, label: parts.label, seed: run.seed, steps: scenario.steps },
+    `agent ${entry.id} of ${env.agentCount}: ${scenario.name}, ${parts.label}, seed ${run.seed}, ${scenario.steps} steps`,
+  );
+  agent.attach(transport);
+  let completed = false;
+  try {
+    const stopped = new Promise<void>((resolve) => options.signal?.addEventListener('abort', () => resolve(), { once: true }));
+    await Promise.race([transport.start(agent), stopped]);
+    if (options.signal?.aborted) return { completed: false, rounds: agent.round, metricsPath: writer.learningPath };
+    logger.info({ event: 'ready', addresses: transport.listenAddresses() }, 'all peers connected and subscribed');
+    await agent.run({
+      republishMs: options.republishMs,
+      signal: options.signal,
+      onWait: (round, actions, shares, waitedMs) =>
+        logger.warn(
+          { event: 'waiting', round, actions, shares, waitedMs },
+          `round ${round}: waiting ${(waitedMs / 1000).toFixed(1)} s for ${describeAwaited(actions, shares)}`,
+        ),
+    });
+    completed = agent.finished;
+    if (completed) {
+      const missing = await agent.finish({ republishMs: options.republishMs, signal: options.signal });
+      if (missing.length > 0) logger.warn({ event: 'finish', missing }, `finished; no done message from agent(s) ${missing.join(', ')}`);
+      logger.info({ event: 'done', rounds: agent.round, stats: transport.stats }, 'finished');
+    }
+  } catch (error) {
+    if (error instanceof DesyncError) logger.error({ event: 'desync', step: error.step, agents: error.agents }, error.message);
+    throw error;
+  } finally {
+    writer.close();
+    await transport.stop();
+    learner.dispose();
+  }
+  return { completed, rounds: agent.round, metricsPath: writer.learningPath };
+}
+
+function describeAwaited(actions: readonly number[], shares: readonly number[]): string {
+  const parts: string[] = [];
+  if (actions.length > 0) parts.push(`actions of agent(s) ${actions.join(', ')}`);
+  if (shares.length > 0) parts.push(`shares of agent(s) ${shares.join(', ')}`);
+  return parts.join(' and ') || 'nothing';
+}

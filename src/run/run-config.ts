@@ -1,0 +1,123 @@
+/**
+ * The run config of a peer-to-peer run (`run.yaml`): which experiment, and who the agents are.
+ * Every agent process reads the same file; nothing else is shared. Paths inside it (scenario,
+ * topology, key files, swarm key, out) are relative to the run file's folder.
+ *
+ * ```yaml
+ * run: ring8-20261121            # run id: topics, run tag on the wire, discovery
+ * scenario: ../scenarios/paper-synthetic.yaml
+ * topology: ../topologies/ring.yaml   # or centralized / independent
+ * seed: 0                        # run seed
+ * steps: 2000                    # optional: overrides the scenario's
+ * out: .                         # metrics go to <out>/<label>/seed-<seed>/
+ * swarmKey: keys/swarm.key       # optional: private network (libp2p pnet)
+ * agents:
+ *   - id: 0
+ *     peerId: 12D3KooW...
+ *     key: keys/agent-0.key
+ *     listen: [/ip4/127.0.0.1/tcp/40100]
+ *     addresses: [/ip4/127.0.0.1/tcp/40100]   # where the others dial it (default: listen)
+ * bootstrap: []                  # optional extra multiaddrs to dial
+ * ```
+ */
+import { dirname, isAbsolute, resolve } from 'node:path';
+import * as z from 'zod';
+import { checkTopLevel, ConfigError, failure, readStructuredFile } from './config.js';
+import { expected, intAtLeast, nameSchema, strictObject } from './config-schema.js';
+
+const multiaddrSchema = () =>
+  z.string(expected('a multiaddr string such as /ip4/127.0.0.1/tcp/4001')).regex(/^\//, expected('a multiaddr starting with /'));
+
+const agentEntrySchema = strictObject({
+  id: intAtLeast(0),
+  peerId: z.string(expected('a peer id (netac keygen prints it)')).min(1, expected('a peer id')),
+  key: z.string(expected('the path of the agent\'s private key file')).optional(),
+  listen: z.array(multiaddrSchema(), expected('a list of multiaddrs')).optional(),
+  addresses: z.array(multiaddrSchema(), expected('a list of multiaddrs')).optional(),
+  host: z.string(expected('a host name')).optional(),
+});
+
+const runConfigSchema = strictObject({
+  run: nameSchema(),
+  scenario: z.string(expected('the path of a scenario file')),
+  topology: z.string(expected("the path of a topology file, or 'centralized' / 'independent'")),
+  seed: intAtLeast(0).default(0),
+  steps: intAtLeast(1).optional(),
+  out: z.string(expected('a folder')).default('.'),
+  swarmKey: z.string(expected('the path of a swarm key file')).optional(),
+  agents: z.array(agentEntrySchema, expected('a list of agents')).min(1, expected('at least one agent')),
+  bootstrap: z.array(multiaddrSchema(), expected('a list of multiaddrs')).default([]),
+});
+
+export interface RunAgentEntry {
+  readonly id: number;
+  readonly peerId: string;
+  /** Absolute path of the private key file, when this machine has it. */
+  readonly key?: string;
+  readonly listen: readonly string[];
+  readonly addresses: readonly string[];
+  readonly host?: string;
+}
+
+export interface RunConfig {
+  readonly source: string;
+  readonly run: string;
+  /** Absolute path, or a baseline keyword for topology. */
+  readonly scenario: string;
+  readonly topology: string;
+  readonly seed: number;
+  readonly steps?: number;
+  readonly out: string;
+  readonly swarmKey?: string;
+  readonly agents: readonly RunAgentEntry[];
+  readonly bootstrap: readonly string[];
+}
+
+const BASELINES = new Set(['centralized', 'independent']);
+
+/** Validate run-config data; relative paths resolve against `baseDir` (the run file's folder). */
+export function parseRunConfig(obj: unknown, source: string, baseDir = dirname(resolve(source))): RunConfig {
+  checkTopLevel(obj, source, 'run config');
+  const result = runConfigSchema.safeParse(obj, { reportInput: true });
+  if (!result.success) throw failure(result.error, source);
+  const data = result.data;
+  const at = (path: string) => (isAbsolute(path) ? path : resolve(baseDir, path));
+  const ids = data.agents.map((agent) => agent.id).sort((a, b) => a - b);
+  ids.forEach((id, index) => {
+    if (id !== index) {
+      throw new ConfigError(`${source}: agents: ids must be 0..${ids.length - 1} each once, found ${ids.join(', ')}`, source, 'agents');
+    }
+  });
+  const peerIds = new Set<string>();
+  for (const [index, agent] of data.agents.entries()) {
+    if (peerIds.has(agent.peerId)) {
+      throw new ConfigError(`${source}: agents[${index}].peerId: ${agent.peerId} is listed twice`, source, `agents[${index}].peerId`);
+    }
+    peerIds.add(agent.peerId);
+  }
+  return {
+    source,
+    run: data.run,
+    scenario: at(data.scenario),
+    topology: BASELINES.has(data.topology) ? data.topology : at(data.topology),
+    seed: data.seed,
+    steps: data.steps,
+    out: at(data.out),
+    swarmKey: data.swarmKey === undefined ? undefined : at(data.swarmKey),
+    agents: [...data.agents]
+      .sort((a, b) => a.id - b.id)
+      .map((agent) => ({
+        id: agent.id,
+        peerId: agent.peerId,
+        key: agent.key === undefined ? undefined : at(agent.key),
+        listen: agent.listen ?? [],
+        addresses: agent.addresses ?? agent.listen ?? [],
+        host: agent.host,
+      })),
+    bootstrap: data.bootstrap,
+  };
+}
+
+export function loadRunConfig(path: string): RunConfig {
+  return parseRunConfig(readStructuredFile(path), path);
+}
