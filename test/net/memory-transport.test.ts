@@ -1,0 +1,130 @@
+import { describe, expect, it } from 'vitest';
+import { MemoryHub, MemoryTransport } from '../../src/net/memory-transport.js';
+import type { ActionMessage, ShareMessage, TransportHandlers } from '../../src/net/transport.js';
+
+interface Inbox extends TransportHandlers {
+  actions: ActionMessage[];
+  shares: ShareMessage[];
+}
+
+function inbox(): Inbox {
+  const actions: ActionMessage[] = [];
+  const shares: ShareMessage[] = [];
+  return { actions, shares, onAction: (m) => actions.push(m), onShare: (m) => shares.push(m) };
+}
+
+async function network(count: number, shareSources: number[][]) {
+  const hub = new MemoryHub();
+  const transports = Array.from({ length: count }, (_, agent) => hub.transport(agent));
+  const inboxes = transports.map(() => inbox());
+  shareSources.forEach((senders, receiver) => hub.subscribeShares(receiver, senders));
+  await Promise.all(transports.map((transport, agent) => transport.start(inboxes[agent])));
+  return { hub, transports, inboxes };
+}
+
+describe('MemoryTransport', () => {
+  it('delivers actions synchronously to every other started agent, passing the object through', async () => {
+    const { transports, inboxes } = await network(3, []);
+    const message = { agent: 1, step: 4, action: 2, stateHash: 77 };
+    transports[1].publishAction(message);
+    expect(inboxes[0].actions).toEqual([message]);
+    expect(inboxes[2].actions[0]).toBe(message); // same object: no copy
+    expect(inboxes[1].actions).toEqual([]); // no self-delivery (gossipsub without emitSelf)
+  });
+
+  it('delivers shares only to the subscribers of the sender', async () => {
+    // line 0 - 1 - 2
+    const { transports, inboxes } = await network(3, [[1], [0, 2], [1]]);
+    const share = { agent: 0, step: 1, share: Float32Array.from([1, 2]) };
+    transports[0].publishShare(share);
+    expect(inboxes[1].shares).toEqual([share]);
+    expect(inboxes[2].shares).toEqual([]);
+    transports[1].publishShare({ agent: 1, step: 1, share: new Float32Array(2) });
+    expect(inboxes[0].shares.length).toBe(1);
+    expect(inboxes[2].shares.length).toBe(1);
+    expect(inboxes[1].shares.length).toBe(1);
+  });
+
+  it('ignores a self-subscription', async () => {
+    const { transports, inboxes } = await network(2, [[0, 1], [0]]);
+    transports[0].publishShare({ agent: 0, step: 0, share: new Float32Array(1) });
+    expect(inboxes[0].shares).toEqual([]);
+    expect(inboxes[1].shares.length).toBe(1);
+  });
+
+  it('counts messages and bytes (as the wire format would)', async () => {
+    const { transports } = await network(3, [[1, 2], [0], [0]]);
+    transports[0].publishAction({ agent: 0, step: 0, action: 1, stateHash: 0 });
+    transports[0].publishShare({ agent: 0, step: 0, share: new Float32Array(5) });
+    expect(transports[0].stats).toEqual({ messagesIn: 0, messagesOut: 2, rejected: 0, bytesOut: 26 + 18 + 20 });
+    expect(transports[1].stats.messagesIn).toBe(2);
+    expect(transports[2].stats.messagesIn).toBe(2);
+  });
+
+  it('does not deliver to agents that have not started or have stopped', async () => {
+    const hub = new MemoryHub();
+    const a = new MemoryTransport(hub, 0);
+    const b = hub.transport(1);
+    const c = hub.transport(2);
+    hub.subscribeShares(1, [0]); // declared before start: applies once 1 starts
+    const [ia, ib, ic] = [inbox(), inbox(), inbox()];
+    await a.start(ia);
+    a.publishAction({ agent: 0, step: 0, action: 0, stateHash: 0 });
+    a.publishShare({ agent: 0, step: 0, share: new Float32Array(1) });
+    await b.start(ib);
+    await c.start(ic);
+    a.publishAction({ agent: 0, step: 1, action: 0, stateHash: 0 });
+    a.publishShare({ agent: 0, step: 1, share: new Float32Array(1) });
+    expect(ib.actions.map((m) => m.step)).toEqual([1]);
+    expect(ib.shares.map((m) => m.step)).toEqual([1]);
+    expect(ic.shares).toEqual([]);
+    await b.stop();
+    a.publishAction({ agent: 0, step: 2, action: 0, stateHash: 0 });
+    expect(ib.actions.map((m) => m.step)).toEqual([1]);
+    expect(ic.actions.map((m) => m.step)).toEqual([1, 2]);
+    expect(hub.startedAgents).toEqual([0, 2]);
+  });
+
+  it('refuses two transports for one agent', () => {
+    const hub = new MemoryHub();
+    hub.transport(3);
+    expect(() => hub.transport(3)).toThrow(/agent 3/);
+  });
+
+  it('survives a handler that stops another receiver during delivery', async () => {
+    const hub = new MemoryHub();
+    const transports = [0, 1, 2].map((agent) => hub.transport(agent));
+    const received: number[] = [];
+    await transports[0].start(inbox());
+    await transports[1].start({ onAction: () => void transports[2].stop(), onShare: () => undefined });
+    await transports[2].start({ onAction: (m) => received.push(m.step), onShare: () => undefined });
+    transports[0].publishAction({ agent: 0, step: 5, action: 0, stateHash: 0 });
+    expect(received).toEqual([]);
+  });
+
+  it('is cheap: 20 agents, all-to-all actions and ring shares', async () => {
+    const count = 20;
+    const { transports, inboxes } = await network(
+      count,
+      Array.from({ length: count }, (_, i) => [(i + 1) % count, (i + count - 1) % count]),
+    );
+    for (const box of inboxes) {
+      box.onAction = () => undefined;
+      box.onShare = () => undefined;
+    }
+    const actions = transports.map((_, agent) => ({ agent, step: 0, action: 0, stateHash: 0 }));
+    const shares = transports.map((_, agent) => ({ agent, step: 0, share: new Float32Array(16) }));
+    const rounds = 2000;
+    const started = performance.now();
+    for (let round = 0; round < rounds; round++) {
+      for (let agent = 0; agent < count; agent++) {
+        transports[agent].publishAction(actions[agent]);
+        transports[agent].publishShare(shares[agent]);
+      }
+    }
+    const perRoundUs = ((performance.now() - started) * 1000) / rounds;
+    expect(transports[0].stats.messagesIn).toBe(rounds * (count - 1 + 2));
+    // 20 × (19 + 2) = 420 deliveries per round; generous bound for slow CI machines.
+    expect(perRoundUs).toBeLessThan(500);
+  });
+});
