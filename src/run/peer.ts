@@ -102,11 +102,13 @@ export async function runPeer(options: PeerOptions): Promise<PeerResult> {
   );
   agent.attach(transport);
   let completed = false;
+  let runStarted = performance.now();
   try {
     const stopped = new Promise<void>((resolve) => options.signal?.addEventListener('abort', () => resolve(), { once: true }));
     await Promise.race([transport.start(agent), stopped]);
     if (options.signal?.aborted) return { completed: false, rounds: agent.round, metricsPath: writer.learningPath };
     logger.info({ event: 'ready', addresses: transport.listenAddresses() }, 'all peers connected and subscribed');
+    runStarted = performance.now();
     await agent.run({
       republishMs: options.republishMs,
       signal: options.signal,
@@ -120,7 +122,19 @@ export async function runPeer(options: PeerOptions): Promise<PeerResult> {
     if (completed) {
       const missing = await agent.finish({ republishMs: options.republishMs, signal: options.signal });
       if (missing.length > 0) logger.warn({ event: 'finish', missing }, `finished; no done message from agent(s) ${missing.join(', ')}`);
-      logger.info({ event: 'done', rounds: agent.round, stats: transport.stats }, 'finished');
+      const cpu = process.cpuUsage();
+      logger.info(
+        {
+          event: 'done',
+          rounds: agent.round,
+          iterations: scenario.steps,
+          // For benchmarks: this process's CPU time and traffic over the whole run.
+          cpuMs: (cpu.user + cpu.system) / 1000,
+          runMs: performance.now() - runStarted,
+          stats: transport.stats,
+        },
+        'finished',
+      );
     }
   } catch (error) {
     if (error instanceof DesyncError) logger.error({ event: 'desync', step: error.step, agents: error.agents }, error.message);
