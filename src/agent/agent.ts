@@ -48,6 +48,11 @@ export interface AgentOptions {
   readonly sink?: MetricsSink;
   /** Milliseconds clock for runtime stats (injected: the agent layer's only clock). */
   readonly now?: () => number;
+  /**
+   * A hostile agent's share transform (robustness experiments): applied to the share it sends,
+   * never to its own learner. The result must stay finite, or validators reject it.
+   */
+  readonly tamperShare?: (share: Float32Array) => void;
 }
 
 /** Thrown when replicas disagree on the environment state: the run cannot continue. */
@@ -219,6 +224,7 @@ export class Agent implements TransportHandlers {
       const share = this.learner.localStep(iteration, this.transitionOf(iteration));
       const outgoing = this.outgoingShares[iteration % OUTGOING_SLOTS];
       outgoing.set(share);
+      this.options.tamperShare?.(outgoing);
       this.windowTdSum += Math.abs(this.learner.lastTdError);
       this.windowRewardSum += this.privateRewards[(iteration + 1) % HISTORY];
       this.windowIterations++;
@@ -396,24 +402,33 @@ export class Agent implements TransportHandlers {
    */
   async run(options: {
     readonly republishMs?: number;
+    /** Per-step share deadline: once every action is in, wait at most this long for shares. */
+    readonly shareDeadlineMs?: number | null;
     readonly reportAfterMs?: number;
     readonly onWait?: (round: number, actions: number[], shares: number[], waitedMs: number) => void;
     readonly onRound?: (round: number) => void;
     readonly signal?: AbortSignal;
   } = {}): Promise<void> {
     const republishMs = options.republishMs ?? 50;
-    const reportAfterMs = options.reportAfterMs ?? 3000;
+    const reportAfterMs = options.reportAfterMs ?? 2000;
+    const deadline = options.shareDeadlineMs ?? null;
     while (!this.finished) {
       if (options.signal?.aborted) return;
       this.beginRound();
       const started = Date.now();
       let reported = started;
+      let late = false;
       while (!this.roundReady()) {
+        if (deadline !== null && this.actionsComplete() && Date.now() - started >= deadline) {
+          late = true; // ALGORITHMS.md: the missing shares' weights move to c(i,i)
+          break;
+        }
+        const untilDeadline = deadline !== null && this.actionsComplete() ? Math.max(1, started + deadline - Date.now()) : Infinity;
         await new Promise<void>((resolve) => {
           const timer = setTimeout(() => {
             this.wake = undefined;
             resolve();
-          }, republishMs);
+          }, Math.min(republishMs, untilDeadline));
           this.wake = () => {
             clearTimeout(timer);
             resolve();
@@ -428,9 +443,15 @@ export class Agent implements TransportHandlers {
           options.onWait?.(this.currentRound, this.awaitedActions(), this.awaitedShares(), now - started);
         }
       }
-      this.completeRound();
+      this.completeRound(late);
       options.onRound?.(this.currentRound);
     }
+  }
+
+  /** True when every action of the current round has arrived (shares aside). */
+  actionsComplete(): boolean {
+    const inbox = this.inboxes[this.currentRound % INBOX_SLOTS];
+    return this.roundBegun && inbox.round === this.currentRound && inbox.actionCount >= this.agentCount;
   }
 
   /**

@@ -3,6 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join, basename } from 'node:path';
 import type { Command } from 'commander';
 import { initRun } from '../run/init-run.js';
+import { loadFaults } from '../run/faults.js';
 import { Launcher } from '../run/launch.js';
 import { writeReport } from '../run/report.js';
 import { loadScenario } from '../run/config.js';
@@ -21,6 +22,7 @@ interface LaunchFlags {
   out?: string;
   quiet?: boolean;
   report: boolean;
+  faults?: string;
 }
 
 export function registerLaunch(program: Command): void {
@@ -33,6 +35,7 @@ export function registerLaunch(program: Command): void {
     .option('--seed <n>', 'run seed', nonNegativeInteger('--seed'), 0)
     .option('--steps <n>', "iterations (default: the scenario's)", positiveInteger('--steps'))
     .option('--out <dir>', 'run directory (default: runs/<scenario>-<time>)')
+    .option('--faults <file>', 'fault injection and hostile agents (YAML/JSON), written into the run config')
     .option('--quiet', 'no progress output')
     .option('--no-report', 'do not write the report at the end')
     .addHelpText(
@@ -56,6 +59,7 @@ export function registerLaunch(program: Command): void {
         runId: basename(outDir).replace(/[^A-Za-z0-9._-]/g, '-'),
         seed: flags.seed,
         steps,
+        faults: flags.faults ? loadFaults(flags.faults) : undefined,
       });
       if (!quiet) process.stderr.write(`netac launch: ${flags.agents} agent processes, ${scenario.name}, ${steps} steps → ${outDir}\n`);
       const progress = createProgress({ quiet, unit: 'iterations' });

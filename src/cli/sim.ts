@@ -1,11 +1,14 @@
 /** `netac sim`: N agents in one process over the in-memory transport, topologies side by side. */
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { loadScenario, loadTopology, parseSeeds } from '../run/config.js';
 import { BASELINE_LABELS } from '../run/config-schema.js';
 import { runSimulation } from '../run/sim.js';
+import { runBatchedSimulation } from '../run/batched-sim.js';
 import { labelOf, withAgentCount, type TopologyChoice } from '../run/experiment.js';
 import { writeReport } from '../run/report.js';
 import { createProgress } from './progress.js';
+import { describeHostile, loadFaults } from '../run/faults.js';
+import { describeFaults, hasFaults } from '../net/fault-transport.js';
 import { collect, positiveInteger } from './options.js';
 import { defaultRunDirectory, resolveShippedFile } from './paths.js';
 
@@ -21,6 +24,9 @@ interface SimFlags {
   out?: string;
   quiet?: boolean;
   report: boolean;
+  faults?: string;
+  batched?: boolean;
+  backend?: 'auto' | 'tfjs-node' | 'wasm' | 'cpu';
 }
 
 /** A --topology value: a baseline keyword, or a topology file (path or shipped name). */
@@ -43,19 +49,24 @@ export function registerSim(program: Command): void {
     .option('--steps <n>', 'iterations per run (default: the scenario\'s)', positiveInteger('--steps'))
     .option('--agents <n>', 'number of agents, for generated environments', positiveInteger('--agents'))
     .option('--out <dir>', 'run directory (default: runs/<scenario>-<time>)')
+    .option('--faults <file>', 'fault injection and hostile agents (YAML/JSON: dropShares, partition, hostile)')
     .option('--quiet', 'no progress output')
     .option('--no-report', 'do not write the report (CSV and plots) at the end')
+    .option('--batched', 'neural scenarios: all agents\' MLPs in batched tensor ops (same math, float32 rounding; faster)')
+    .addOption(new Option('--backend <name>', "TensorFlow.js backend for MLPs (default: the scenario's, else auto)").choices(['auto', 'tfjs-node', 'wasm', 'cpu']))
     .addHelpText(
       'after',
       `
 Examples:
   netac sim
   netac sim --scenario scenarios/paper-synthetic.yaml --topology topologies/random-4-over-n.yaml --topology centralized --topology independent --seeds 0..2 --steps 20000
-  netac sim --scenario small-explicit --topology ring --topology complete --topology independent --seeds 0..4`,
+  netac sim --scenario small-explicit --topology ring --topology complete --topology independent --seeds 0..4
+  netac sim --scenario coop-nav-3 --topology ring --topology centralized --topology independent --seeds 0..2 --batched`,
     )
     .action(async (flags: SimFlags) => {
       let scenario = withAgentCount(loadScenario(resolveShippedFile(flags.scenario, 'scenarios')), flags.agents);
       if (flags.steps !== undefined) scenario = { ...scenario, steps: flags.steps };
+      if (flags.backend !== undefined) scenario = { ...scenario, backend: flags.backend };
       const choices = (flags.topology ?? DEFAULT_TOPOLOGIES).map(loadTopologyChoice);
       const labels = choices.map(labelOf);
       const duplicate = labels.find((label, index) => labels.indexOf(label) !== index);
@@ -68,12 +79,18 @@ Examples:
           `netac sim: ${scenario.name} (algorithm ${scenario.algorithm}, ${scenario.steps} steps) × [${labels.join(', ')}] × seeds [${seeds.join(', ')}] → ${outDir}\n`,
         );
       }
+      const faults = flags.faults ? loadFaults(flags.faults) : undefined;
+      if (faults && (hasFaults(faults) || faults.hostile.length > 0)) {
+        // Loud on purpose: a run with injected faults must never pass for a clean one.
+        process.stderr.write(`netac sim: FAULT INJECTION ON: ${[describeFaults(faults), describeHostile(faults)].filter(Boolean).join('; ')}\n`);
+      }
       const progress = createProgress({ quiet, unit: 'iterations' });
-      await runSimulation({
+      await (flags.batched ? runBatchedSimulation : runSimulation)({
         scenario,
         choices,
         seeds,
         outDir,
+        faults,
         onProgress: (p) => progress.update(p.done, p.total, { label: `${p.label} seed ${p.seed}`, averageReturn: p.averageReturn }),
       });
       progress.stop();

@@ -177,8 +177,10 @@ export class Libp2pTransport implements Transport {
   private readonly agentOfPeer = new Map<string, number>();
   private readonly actTopic: string;
   private readonly ownShareTopic: string;
-  /** Topic → what its messages must be. */
+  /** Topic → what its messages must be (every topic of the run). */
   private readonly expectations = new Map<string, TopicExpectation>();
+  /** Topics this agent subscribes to: the action topic and its share sources' topics. */
+  private readonly subscriptions: string[] = [];
   private readonly dialStates = new Map<number, DialState>();
   /** Decoded messages between the validator and the 'message' event (same Message object). */
   private readonly accepted = new WeakMap<Message, DecodedMessage>();
@@ -201,6 +203,9 @@ export class Libp2pTransport implements Transport {
     this.currentStep = options.initialStep;
 
     const where = `agent ${options.agent}`;
+    if (!Number.isInteger(options.shareDimension) || options.shareDimension < 0) {
+      throw new Error(`${where}: shareDimension must be a non-negative integer, got ${options.shareDimension}`);
+    }
     if (!Number.isInteger(options.agentCount) || options.agentCount < 1 || options.agentCount > 0x10000) {
       throw new Error(`${where}: agentCount must be an integer in [1, 65536], got ${options.agentCount}`);
     }
@@ -251,8 +256,10 @@ export class Libp2pTransport implements Transport {
     checkListed('required peers', options.requiredPeers);
 
     this.expectations.set(this.actTopic, { kind: 'action' });
-    for (const agent of options.shareSources) {
-      if (agent !== options.agent) this.expectations.set(shareTopic(options.runId, agent), { kind: 'share', agent });
+    for (const agent of this.directory.keys()) this.expectations.set(shareTopic(options.runId, agent), { kind: 'share', agent });
+    this.subscriptions.push(this.actTopic);
+    for (const agent of new Set(options.shareSources)) {
+      if (agent !== options.agent) this.subscriptions.push(shareTopic(options.runId, agent));
     }
 
     this.validator = new MessageValidator({
@@ -263,18 +270,12 @@ export class Libp2pTransport implements Transport {
       currentStep: () => this.currentStep,
       peerIdOfAgent: (agent) => this.directory.get(agent)?.peerIdString,
     });
-    const validator = this.validator;
     this.stats = {
       messagesIn: 0,
       messagesOut: 0,
-      get rejected() {
-        return validator.rejected;
-      },
-      set rejected(_value: number) {
-        // Counted by the validator; assignments (e.g. a reset by the caller) are ignored.
-      },
+      rejected: 0,
       bytesOut: 0,
-      rejectedByReason: validator.rejectedByReason,
+      rejectedByReason: this.validator.rejectedByReason,
       publishedToNobody: 0,
       publishErrors: 0,
       handlerErrors: 0,
@@ -315,12 +316,12 @@ export class Libp2pTransport implements Transport {
     return this.listenAddresses();
   }
 
-  /** Subscribes, dials the directory, and resolves once every required peer is ready. */
   /** Peer ids of every current connection, listed or not (for diagnostics and tests). */
   connectedPeers(): string[] {
     return this.node?.getPeers().map((peer) => peer.toString()) ?? [];
   }
 
+  /** Subscribes, dials the directory, and resolves once every required peer is ready. */
   async start(handlers: TransportHandlers): Promise<void> {
     if (this.handlers !== undefined) throw new Error(`agent ${this.agent}: transport already started`);
     this.handlers = handlers;
@@ -328,7 +329,7 @@ export class Libp2pTransport implements Transport {
     const pubsub = this.node!.services.pubsub;
     // The 'message' listener is attached (createNode) before we subscribe, so nothing that
     // peers publish to us is missed (FACTS: no retransmission).
-    for (const topic of this.expectations.keys()) pubsub.subscribe(topic);
+    for (const topic of this.subscriptions) pubsub.subscribe(topic);
     for (const [agent, peer] of this.directory) {
       if (agent !== this.agent && peer.addresses.length > 0) this.scheduleDial(agent, 0);
     }
@@ -339,7 +340,7 @@ export class Libp2pTransport implements Transport {
     const options = this.options;
     const listed = (peerId: PeerId): boolean => this.agentOfPeer.has(peerId.toString());
     const capacity = Math.max(100, 4 * options.agentCount);
-    const allowedTopics = [this.actTopic, ...[...this.directory.keys()].map((agent) => shareTopic(options.runId, agent))];
+    const allowedTopics = [...this.expectations.keys()];
     const topicScore = createTopicScoreParams({
       topicWeight: 1,
       timeInMeshWeight: 0,
@@ -405,7 +406,9 @@ export class Libp2pTransport implements Transport {
     if (this.stopped) throw new Error(`agent ${this.agent}: transport stopped while starting`);
     const pubsub = node.services.pubsub;
 
-    for (const topic of this.expectations.keys()) {
+    // Every topic of the run gets a validator, subscribed or not: gossipsub would otherwise
+    // accept (and could forward) anything on a topic of the run that this agent does not read.
+    for (const topic of allowedTopics) {
       pubsub.topicValidators.set(topic, (_source, message) => this.validate(message));
     }
     pubsub.addEventListener('message', (event) => this.deliver(event.detail));
@@ -474,6 +477,7 @@ export class Libp2pTransport implements Transport {
     const sender = message.type === 'signed' ? message.from.toString() : undefined;
     const result = this.validator.validate(message.data, sender, expectation);
     if (result.kind === 'error') {
+      this.stats.rejected++;
       const now = Date.now();
       if (now - this.lastRejectLog >= 1000) {
         const suppressed = this.suppressedRejectLogs > 0 ? ` (+${this.suppressedRejectLogs} more rejections)` : '';
@@ -558,11 +562,18 @@ export class Libp2pTransport implements Transport {
     const actSubscribers = new Set(pubsub.getSubscribers(this.actTopic).map((peer) => peer.toString()));
     const shareSubscribers = new Set(pubsub.getSubscribers(this.ownShareTopic).map((peer) => peer.toString()));
     const readers = new Set(this.options.shareReaders ?? this.options.shareSources);
+    // A peer is listed as subscribed as soon as its subscriptions arrive on *its* stream to us,
+    // but what we publish travels on *our* stream to it, which gossipsub opens asynchronously:
+    // until then publishes to that peer are dropped silently (sendRpc returns false). Not in the
+    // typed API, so read defensively: if a gossipsub version renames it, skip this check.
+    const outbound = (pubsub as unknown as { streamsOutbound?: unknown }).streamsOutbound;
+    const outboundStreams = outbound instanceof Map ? (outbound as Map<string, unknown>) : undefined;
     const missing: Array<{ agent: number; why: string }> = [];
     for (const agent of this.options.requiredPeers) {
       if (agent === this.agent) continue;
       const peer = this.directory.get(agent)!;
       if (node.getConnections(peer.peerId).length === 0) missing.push({ agent, why: 'not connected' });
+      else if (outboundStreams !== undefined && !outboundStreams.has(peer.peerIdString)) missing.push({ agent, why: 'no gossipsub stream to it yet' });
       else if (!actSubscribers.has(peer.peerIdString)) missing.push({ agent, why: 'not subscribed to the action topic' });
       else if (readers.has(agent) && !shareSubscribers.has(peer.peerIdString)) missing.push({ agent, why: 'not subscribed to our share topic' });
     }

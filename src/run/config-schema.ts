@@ -9,6 +9,7 @@
  */
 import * as z from 'zod';
 import type { ModelSpec } from '../model/types.js';
+import type { BackendPreference } from '../model/backend.js';
 
 // ---------------------------------------------------------------------------------------------
 // Output types (what the rest of netac consumes). The schemas below are checked against these at
@@ -45,6 +46,14 @@ export interface CoopNavigationConfig {
   readonly kind: 'coop-navigation';
   readonly agents: number;
   readonly episodeLength: number;
+  /** Dynamics and reward options of src/env/coop-navigation.ts (its defaults when absent). */
+  readonly damping?: number;
+  readonly acceleration?: number;
+  readonly dt?: number;
+  readonly agentRadius?: number;
+  readonly collisionPenalty?: number;
+  /** c_i per agent (default: drawn from the scenario seed in [0.5, 1.5)). */
+  readonly rewardScales?: readonly number[];
 }
 
 export type EnvironmentConfig = NetworkedMdpConfig | ExplicitMdpConfig | CoopNavigationConfig;
@@ -61,6 +70,11 @@ export interface ScenarioConfig {
   readonly steps: number;
   readonly metricsEvery: number;
   readonly seed: number;
+  /**
+   * TensorFlow.js backend for MLP models (src/model/backend.ts): 'auto' (tfjs-node, else wasm,
+   * else cpu) or one of them explicitly. Absent: 'auto'. Ignored by linear-only scenarios.
+   */
+  readonly backend?: BackendPreference;
 }
 
 /** Connectivity ratio 2|E|/(N(N−1)): a number in (0, 1], or "c/N" (resolve with resolveRatio). */
@@ -71,6 +85,9 @@ export type ConsensusConfig =
   | { readonly kind: 'equal-neighbour' }
   /** I − αL; alpha undefined: the max-degree rule α = 1/(1 + max degree). */
   | { readonly kind: 'laplacian'; readonly alpha?: number }
+  /** Robust consensus (beyond the paper): per coordinate, drop the `trim` largest and `trim`
+   *  smallest neighbour values, then average the rest with the agent's own. */
+  | { readonly kind: 'trimmed-mean'; readonly trim: number }
   /** A fixed N×N row-stochastic matrix with a positive diagonal. */
   | { readonly kind: 'matrix'; readonly matrix: readonly (readonly number[])[] };
 
@@ -212,6 +229,14 @@ const coopNavigationSchema = strictObject({
   kind: z.literal('coop-navigation'),
   agents: intAtLeast(1).default(3),
   episodeLength: intAtLeast(1).default(50),
+  damping: nonNegativeNumber()
+    .lt(1, expected('a number in [0, 1)'))
+    .optional(),
+  acceleration: positiveNumber().optional(),
+  dt: positiveNumber().optional(),
+  agentRadius: nonNegativeNumber().optional(),
+  collisionPenalty: nonNegativeNumber().optional(),
+  rewardScales: z.array(positiveNumber(), expected('a list of numbers > 0, one per agent')).optional(),
 });
 
 const environmentSchema = keyedUnion(
@@ -221,6 +246,7 @@ const environmentSchema = keyedUnion(
 );
 
 const ACTIVATIONS = ['tanh', 'relu', 'sigmoid'] as const;
+const BACKENDS = ['auto', 'tfjs-node', 'wasm', 'cpu'] as const satisfies readonly BackendPreference[];
 const modelSchema = keyedUnion(
   'kind',
   [
@@ -272,6 +298,8 @@ export const scenarioSchema = strictObject({
   steps: intAtLeast(1).default(20000),
   metricsEvery: intAtLeast(1).default(100),
   seed: intAtLeast(0).default(0),
+  // No default written into the config: absent means 'auto' (keeps parsed scenarios unchanged).
+  backend: z.enum(BACKENDS, expected(`one of ${quoteList(BACKENDS)}`)).optional(),
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -280,7 +308,7 @@ export const scenarioSchema = strictObject({
 
 export const TOPOLOGY_FAMILIES = ['ring', 'line', 'star', 'complete', 'grid', 'empty', 'random', 'explicit'] as const;
 const CONSENSUS_NAMES = ['metropolis', 'equal-neighbour', 'laplacian'] as const;
-const CONSENSUS_KINDS = [...CONSENSUS_NAMES, 'matrix'] as const;
+const CONSENSUS_KINDS = [...CONSENSUS_NAMES, 'matrix', 'trimmed-mean'] as const;
 
 const RATIO_OVER_N = /^\s*(\d+(?:\.\d+)?|\.\d+)\s*\/\s*N\s*$/;
 const RATIO_EXPECTED = 'a number in (0, 1] or a string "c/N" such as "4/N"';
@@ -349,9 +377,10 @@ const consensusObjectSchema = keyedUnion(
     strictObject({ kind: z.literal('equal-neighbour') }),
     strictObject({ kind: z.literal('laplacian'), alpha: positiveNumber().optional() }),
     strictObject({ kind: z.literal('matrix'), matrix: matrixSchema }),
+    strictObject({ kind: z.literal('trimmed-mean'), trim: intAtLeast(1) }),
   ],
   CONSENSUS_KINDS,
-  `expected one of ${quoteList(CONSENSUS_NAMES)}, or { kind: 'laplacian', alpha } or { kind: 'matrix', matrix }`,
+  `expected one of ${quoteList(CONSENSUS_NAMES)}, or { kind: 'laplacian', alpha }, { kind: 'matrix', matrix } or { kind: 'trimmed-mean', trim }`,
 );
 
 /** 'metropolis' is shorthand for { kind: 'metropolis' }; output is always the object form. */

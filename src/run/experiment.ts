@@ -10,6 +10,7 @@
 import type { Environment } from '../env/types.js';
 import { networkedMdpFactory } from '../env/networked-mdp.js';
 import { explicitMdpFactory } from '../env/explicit-mdp.js';
+import { coopNavigationFactory } from '../env/coop-navigation.js';
 import { createLearner, type Learner } from '../learn/index.js';
 import { loadModelMaker } from '../learn/model-maker.js';
 import type { ModelMaker } from '../learn/learner.js';
@@ -19,6 +20,7 @@ import type { Topology } from '../topology/types.js';
 import type { RewardMode } from '../agent/agent.js';
 import { resolveRatio } from './config.js';
 import type { ConsensusConfig, ScenarioConfig, TopologyConfig } from './config-schema.js';
+import type { BackendSelection } from '../model/backend.js';
 
 /** A topology file, or one of the two baselines of ALGORITHMS.md. */
 export type TopologyChoice = TopologyConfig | 'centralized' | 'independent';
@@ -60,7 +62,23 @@ export function environmentFactory(scenario: ScenarioConfig, runSeed: number): (
       return explicitMdpFactory(config.mdp, runSeed, config.file);
     }
     case 'coop-navigation':
-      throw new Error(`scenario '${scenario.name}': the coop-navigation environment is not available yet`);
+      // The scenario seed fixes the instance (reward scales c_i), the run seed the episode layouts.
+      try {
+        return coopNavigationFactory({
+          seed: scenario.seed,
+          sampleSeed: runSeed,
+          agents: config.agents,
+          episodeLength: config.episodeLength,
+          damping: config.damping,
+          acceleration: config.acceleration,
+          dt: config.dt,
+          agentRadius: config.agentRadius,
+          collisionPenalty: config.collisionPenalty,
+          rewardScales: config.rewardScales,
+        });
+      } catch (error) {
+        throw new Error(`scenario '${scenario.name}': environment: ${(error as Error).message}`);
+      }
   }
 }
 
@@ -104,8 +122,27 @@ export function runParts(choice: TopologyChoice, agentCount: number, runSeed: nu
   };
 }
 
-/** The ModelMaker for a scenario (TensorFlow.js loads only for MLPs). */
-export function modelMakerFor(scenario: ScenarioConfig): Promise<ModelMaker> {
+/** True when the scenario needs TensorFlow.js (an MLP critic or actor). */
+export function usesNeuralModels(scenario: ScenarioConfig): boolean {
+  return scenario.model.critic.kind === 'mlp' || scenario.model.actor.kind === 'mlp';
+}
+
+/**
+ * Backend selection hook: for a scenario with MLPs, loads and activates the TensorFlow.js backend
+ * it asks for (`backend`, default 'auto': tfjs-node, else wasm, else cpu) and returns what ran;
+ * undefined for linear-only scenarios, which never load TensorFlow.js. The simulator and the peer
+ * process both come through here (modelMakerFor), so the same scenario runs on the same backend in
+ * every mode — what byte-identical metrics across modes need.
+ */
+export async function selectBackendFor(scenario: ScenarioConfig): Promise<BackendSelection | undefined> {
+  if (!usesNeuralModels(scenario)) return undefined;
+  const { selectBackend } = await import('../model/backend.js');
+  return selectBackend(scenario.backend ?? 'auto');
+}
+
+/** The ModelMaker for a scenario (TensorFlow.js loads only for MLPs, on the scenario's backend). */
+export async function modelMakerFor(scenario: ScenarioConfig): Promise<ModelMaker> {
+  await selectBackendFor(scenario);
   return loadModelMaker([scenario.model.critic, scenario.model.actor]);
 }
 

@@ -7,6 +7,7 @@ import { createServer, type Server } from 'node:net';
 import { dirname, join, relative, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { generateAgentKey, peerIdOf, writeKeyFile, writeSwarmKeyFile } from '../net/keys.js';
+import type { FaultConfig } from './faults.js';
 
 export interface InitRunOptions {
   /** Path of the run file to write (e.g. runs/ring8/run.yaml). */
@@ -26,6 +27,8 @@ export interface InitRunOptions {
   readonly host?: string;
   /** Fixed first port (ports base..base+N-1); default: free ports chosen by the OS. */
   readonly basePort?: number;
+  /** A faults section to embed (already validated). */
+  readonly faults?: FaultConfig;
 }
 
 /** N distinct free TCP ports on `host`, held open together so that none is handed out twice. */
@@ -88,6 +91,7 @@ export async function initRun(options: InitRunOptions): Promise<{ runFile: strin
     out: '.',
     ...(swarmKey !== undefined ? { swarmKey } : {}),
     agents,
+    ...(options.faults !== undefined ? { faults: options.faults } : {}),
   };
   mkdirSync(base, { recursive: true });
   writeFileSync(

@@ -8,6 +8,9 @@ import { join } from 'node:path';
 import { Agent, DesyncError } from '../agent/agent.js';
 import { JsonlMetricsWriter } from '../agent/metrics-writer.js';
 import { Libp2pTransport } from '../net/libp2p-transport.js';
+import { describeFaults, FaultInjectingTransport, hasFaults } from '../net/fault-transport.js';
+import type { Transport } from '../net/transport.js';
+import { describeHostile, hostileTransform } from './faults.js';
 import { readKeyFile, readSwarmKeyFile } from '../net/keys.js';
 import type { Logger } from '../cli/log.js';
 import { loadScenario, loadTopology } from './config.js';
@@ -71,6 +74,7 @@ export async function runPeer(options: PeerOptions): Promise<PeerResult> {
     steps: scenario.steps,
     metricsEvery: scenario.metricsEvery,
     now: () => performance.now(),
+    tamperShare: hostileTransform(run.faults, entry.id),
     sink: {
       learning(record) {
         writer.learning(record);
@@ -82,7 +86,7 @@ export async function runPeer(options: PeerOptions): Promise<PeerResult> {
     },
   });
   const privateKey = await readKeyFile(entry.key);
-  const transport = new Libp2pTransport({
+  const network = new Libp2pTransport({
     agent: entry.id,
     runId: run.run,
     agentCount: env.agentCount,
@@ -96,6 +100,12 @@ export async function runPeer(options: PeerOptions): Promise<PeerResult> {
     initialStep: 0,
     onLog: (line) => logger.info({ event: 'net' }, line),
   });
+  const transport: Transport = hasFaults(run.faults) ? new FaultInjectingTransport(network, run.faults, run.seed) : network;
+  if (hasFaults(run.faults) || run.faults.hostile.length > 0) {
+    // Loud on purpose: a run with injected faults must never pass for a clean one.
+    logger.warn({ event: 'faults' }, `FAULT INJECTION ON: ${[describeFaults(run.faults), describeHostile(run.faults)].filter(Boolean).join('; ')}`);
+  }
+  if (parts.shareDeadlineMs !== null) logger.info({ event: 'deadline' }, `share deadline ${parts.shareDeadlineMs} ms: late shares are skipped (ALGORITHMS.md)`);
   logger.info(
     { event: 'start', run: run.run, scenario: scenario.name, label: parts.label, seed: run.seed, steps: scenario.steps },
     `agent ${entry.id} of ${env.agentCount}: ${scenario.name}, ${parts.label}, seed ${run.seed}, ${scenario.steps} steps`,
@@ -107,10 +117,11 @@ export async function runPeer(options: PeerOptions): Promise<PeerResult> {
     const stopped = new Promise<void>((resolve) => options.signal?.addEventListener('abort', () => resolve(), { once: true }));
     await Promise.race([transport.start(agent), stopped]);
     if (options.signal?.aborted) return { completed: false, rounds: agent.round, metricsPath: writer.learningPath };
-    logger.info({ event: 'ready', addresses: transport.listenAddresses() }, 'all peers connected and subscribed');
+    logger.info({ event: 'ready', addresses: network.listenAddresses() }, 'all peers connected and subscribed');
     runStarted = performance.now();
     await agent.run({
       republishMs: options.republishMs,
+      shareDeadlineMs: parts.shareDeadlineMs,
       signal: options.signal,
       onWait: (round, actions, shares, waitedMs) =>
         logger.warn(

@@ -18,12 +18,14 @@
  *     listen: [/ip4/127.0.0.1/tcp/40100]
  *     addresses: [/ip4/127.0.0.1/tcp/40100]   # where the others dial it (default: listen)
  * bootstrap: []                  # optional extra multiaddrs to dial
+ * faults: { dropShares: 0.2 }    # optional fault injection (src/run/faults.ts)
  * ```
  */
 import { dirname, isAbsolute, resolve } from 'node:path';
 import * as z from 'zod';
 import { checkTopLevel, ConfigError, failure, readStructuredFile } from './config.js';
 import { expected, intAtLeast, nameSchema, strictObject } from './config-schema.js';
+import { faultSchema, NO_FAULTS, type FaultConfig } from './faults.js';
 
 const multiaddrSchema = () =>
   z.string(expected('a multiaddr string such as /ip4/127.0.0.1/tcp/4001')).regex(/^\//, expected('a multiaddr starting with /'));
@@ -47,6 +49,7 @@ const runConfigSchema = strictObject({
   swarmKey: z.string(expected('the path of a swarm key file')).optional(),
   agents: z.array(agentEntrySchema, expected('a list of agents')).min(1, expected('at least one agent')),
   bootstrap: z.array(multiaddrSchema(), expected('a list of multiaddrs')).default([]),
+  faults: faultSchema.optional(),
 });
 
 export interface RunAgentEntry {
@@ -71,6 +74,8 @@ export interface RunConfig {
   readonly swarmKey?: string;
   readonly agents: readonly RunAgentEntry[];
   readonly bootstrap: readonly string[];
+  /** Fault injection and hostile agents (off by default). */
+  readonly faults: FaultConfig;
 }
 
 const BASELINES = new Set(['centralized', 'independent']);
@@ -115,6 +120,7 @@ export function parseRunConfig(obj: unknown, source: string, baseDir = dirname(r
         host: agent.host,
       })),
     bootstrap: data.bootstrap,
+    faults: data.faults ?? NO_FAULTS,
   };
 }
 

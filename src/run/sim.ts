@@ -14,6 +14,9 @@ import { JsonlMetricsWriter } from '../agent/metrics-writer.js';
 import type { Environment, FiniteMdp } from '../env/types.js';
 import type { Learner } from '../learn/learner.js';
 import { MemoryHub } from '../net/memory-transport.js';
+import { FaultInjectingTransport, hasFaults } from '../net/fault-transport.js';
+import type { Transport } from '../net/transport.js';
+import { hostileTransform, NO_FAULTS, type FaultConfig } from './faults.js';
 import type { ScenarioConfig } from './config-schema.js';
 import { environmentFactory, labelOf, learnerFor, modelMakerFor, runParts, type TopologyChoice } from './experiment.js';
 import { exactScores, type ExactScores } from './exact-scores.js';
@@ -23,6 +26,8 @@ export interface SimulationOptions {
   readonly choices: readonly TopologyChoice[];
   readonly seeds: readonly number[];
   readonly outDir: string;
+  /** Fault injection and hostile agents (default none). */
+  readonly faults?: FaultConfig;
   /** Called now and then with the progress over all (label, seed) runs. */
   readonly onProgress?: (progress: SimulationProgress) => void;
 }
@@ -56,13 +61,27 @@ export async function simulateRun(
   scenario: ScenarioConfig,
   choice: TopologyChoice,
   seed: number,
-  options: { readonly outDir?: string; readonly onRound?: (round: number, averageReturn: number) => void } = {},
+  options: {
+    readonly outDir?: string;
+    readonly onRound?: (round: number, averageReturn: number) => void;
+    readonly faults?: FaultConfig;
+  } = {},
 ): Promise<SingleRunResult> {
+  const faults = options.faults ?? NO_FAULTS;
   const makeReplica = environmentFactory(scenario, seed);
   const replicas: Environment[] = [];
   const first = makeReplica();
   const agentCount = first.agentCount;
   const parts = runParts(choice, agentCount, seed);
+  if (faults.delayMs || faults.partition) {
+    throw new Error('faults.delayMs and faults.partition act in time: they need a real network (netac launch); the simulator delivers synchronously');
+  }
+  // With a share deadline, a share that is not there when the round's actions are complete is late
+  // (in the synchronous simulator: dropped); without one the agents would wait for it forever.
+  const allowMissingShares = parts.shareDeadlineMs !== null;
+  if (faults.dropShares && !allowMissingShares && typeof choice !== 'string') {
+    throw new Error(`faults.dropShares: topology '${parts.label}' sets no shareDeadlineMs, so the agents would wait for dropped shares forever`);
+  }
   const makeModel = await modelMakerFor(scenario);
   const hub = new MemoryHub();
   const learners: Learner[] = [];
@@ -90,6 +109,7 @@ export async function simulateRun(
       steps: scenario.steps,
       metricsEvery: scenario.metricsEvery,
       now: () => performance.now(),
+      tamperShare: hostileTransform(faults, i),
       sink: {
         learning(record) {
           writer?.learning(record);
@@ -104,7 +124,8 @@ export async function simulateRun(
     agents.push(agent);
   }
   for (const agent of agents) {
-    const transport = hub.transport(agent.id);
+    const memory = hub.transport(agent.id);
+    const transport: Transport = hasFaults(faults) ? new FaultInjectingTransport(memory, faults, seed) : memory;
     hub.subscribeShares(agent.id, agent.shareSources());
     agent.attach(transport);
     await transport.start(agent);
@@ -115,7 +136,7 @@ export async function simulateRun(
   const lastRound = agents[0].lastRound;
   for (let round = 0; round <= lastRound; round++) {
     for (let i = 0; i < agentCount; i++) agents[i].beginRound();
-    for (let i = 0; i < agentCount; i++) agents[i].completeRound();
+    for (let i = 0; i < agentCount; i++) agents[i].completeRound(allowMissingShares);
     if (options.onRound && (round & 255) === 0) options.onRound(round, mean(recentReturns));
   }
   for (const writer of writers) writer.close();
@@ -146,6 +167,7 @@ export async function runSimulation(options: SimulationOptions): Promise<RunSumm
       const base = finishedRuns * rounds;
       const { summary, learners } = await simulateRun(scenario, choice, seed, {
         outDir,
+        faults: options.faults,
         onRound: (round, averageReturn) =>
           options.onProgress?.({ label: labelOf(choice), seed, done: base + Math.min(round, rounds), total, averageReturn }),
       });

@@ -30,7 +30,15 @@ export type ConsensusRule =
   | 'equal-neighbour'
   | 'laplacian'
   | { readonly kind: 'laplacian'; readonly alpha: number }
-  | { readonly kind: 'matrix'; readonly matrix: readonly (readonly number[])[] };
+  | { readonly kind: 'matrix'; readonly matrix: readonly (readonly number[])[] }
+  /**
+   * Robust consensus (beyond the paper): coordinate-wise trimmed mean relative to the own value
+   * (W-MSR). Per coordinate, up to `trim` neighbour values above the agent's own and up to `trim`
+   * below are dropped (the most extreme ones), and the rest are averaged with the own value,
+   * equally weighted. It tolerates up to `trim` neighbours sending arbitrary (hostile) values
+   * when every agent has at least 2·trim + 1 neighbours.
+   */
+  | { readonly kind: 'trimmed-mean'; readonly trim: number };
 
 export const DEFAULT_CONSENSUS_RULE: ConsensusRule = 'metropolis';
 
@@ -73,6 +81,7 @@ function ruleKey(rule: ConsensusRule): RuleKey {
   if (typeof rule === 'string') return rule;
   // Keyed by value (α) or by the matrix object, never by the rule object: a caller that builds a
   // fresh rule literal per call must not grow the cache without bound.
+  if (rule.kind === 'trimmed-mean') return `trimmed-mean/${rule.trim}`;
   return rule.kind === 'laplacian' ? rule.alpha : rule.matrix;
 }
 
@@ -127,6 +136,10 @@ function checkRuleOnGraph(graph: Graph, rule: ConsensusRule): void {
     if (rule !== 'metropolis' && rule !== 'equal-neighbour' && rule !== 'laplacian') {
       throw new Error(`consensus rule: unknown rule '${rule as string}' (expected metropolis, equal-neighbour, laplacian or a matrix)`);
     }
+    return;
+  }
+  if (rule.kind === 'trimmed-mean') {
+    if (!(Number.isInteger(rule.trim) && rule.trim >= 1)) throw new Error(`consensus trimmed-mean trim: must be a whole number >= 1, got ${rule.trim}`);
     return;
   }
   if (rule.kind === 'laplacian') {
@@ -193,8 +206,8 @@ export function validateMatrix(matrix: Matrix, agentCount: number): void {
 }
 
 /** Every row is created here, so all rows share one object shape (monomorphic reads in mixShares). */
-function makeRow(agent: number, selfWeight: number, neighbours: readonly number[], weights: readonly number[]): ConsensusRow {
-  return { agent, selfWeight, neighbours, weights };
+function makeRow(agent: number, selfWeight: number, neighbours: readonly number[], weights: readonly number[], trim = 0): ConsensusRow {
+  return { agent, selfWeight, neighbours, weights, trim };
 }
 
 /** Σ of `weights` in index order (= ascending neighbour id): a fixed order keeps rows bit-identical. */
@@ -219,6 +232,11 @@ function buildRow(graph: Graph, agent: number, rule: ConsensusRule): ConsensusRo
   }
   const neighbours = graph.neighbours(agent);
   const degree = neighbours.length;
+  if (typeof rule === 'object' && rule.kind === 'trimmed-mean') {
+    // Weights describe the untrimmed row (equal weights); mixShares applies the trimming.
+    const weight = 1 / (degree + 1);
+    return makeRow(agent, weight, neighbours, neighbours.map(() => weight), rule.trim);
+  }
   // Filled with push so the array is packed (holey arrays read slower in mixShares).
   const weights: number[] = [];
   if (rule === 'metropolis') {
@@ -260,7 +278,7 @@ export function withMissingShares(row: ConsensusRow, missing: (agent: number) =>
       weights.push(row.weights[index]);
     }
   }
-  return makeRow(row.agent, selfWeight, neighbours, weights);
+  return makeRow(row.agent, selfWeight, neighbours, weights, row.trim);
 }
 
 /**
@@ -296,12 +314,48 @@ export function mixShares(
       );
     }
   }
+  if (row.trim > 0) {
+    trimmedMean(row.trim, ownShare, neighbourShares, out);
+    return;
+  }
   const selfWeight = row.selfWeight;
   const weights = row.weights;
   for (let k = 0; k < dimension; k++) {
     let accumulator = selfWeight * ownShare[k];
     for (let index = 0; index < count; index++) accumulator += weights[index] * neighbourShares[index][k];
     out[k] = accumulator;
+  }
+}
+
+let trimScratch = new Float64Array(16);
+
+/**
+ * Coordinate-wise trimmed mean relative to the agent's own value (the W-MSR rule of resilient
+ * consensus, LeBlanc et al. 2013): per coordinate, of the neighbours' values strictly above the
+ * own value the `trim` largest are dropped (all of them if fewer), likewise below; the rest are
+ * averaged with the own value, equal weights, summed in sorted order (deterministic). Up to `trim`
+ * hostile neighbours can then pull no coordinate outside the range of honest values.
+ */
+function trimmedMean(trim: number, ownShare: Float32Array, neighbourShares: readonly Float32Array[], out: Float32Array): void {
+  const count = neighbourShares.length;
+  if (trimScratch.length < count) trimScratch = new Float64Array(count);
+  const values = trimScratch.subarray(0, count);
+  for (let k = 0; k < out.length; k++) {
+    const own = ownShare[k];
+    let below = 0;
+    let above = 0;
+    for (let index = 0; index < count; index++) {
+      const value = neighbourShares[index][k];
+      values[index] = value;
+      if (value < own) below++;
+      else if (value > own) above++;
+    }
+    values.sort();
+    const from = Math.min(trim, below);
+    const to = count - Math.min(trim, above);
+    let accumulator = own;
+    for (let index = from; index < to; index++) accumulator += values[index];
+    out[k] = accumulator / (to - from + 1);
   }
 }
 
@@ -325,6 +379,13 @@ export function parseConsensusRule(value: unknown, agentCount: number, field = '
         throw new Error(`${field}.alpha: expected a positive number, got ${JSON.stringify(alpha)}`);
       }
       return { kind: 'laplacian', alpha };
+    }
+    if (kind === 'trimmed-mean') {
+      const { trim } = value as { trim?: unknown };
+      if (typeof trim !== 'number' || !Number.isInteger(trim) || trim < 1) {
+        throw new Error(`${field}.trim: expected a whole number >= 1, got ${JSON.stringify(trim)}`);
+      }
+      return { kind: 'trimmed-mean', trim };
     }
     if (kind === 'matrix') {
       if (!Array.isArray(matrix)) throw new Error(`${field}.matrix: expected an array of ${agentCount} rows`);

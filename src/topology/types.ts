@@ -28,4 +28,10 @@ export interface ConsensusRow {
   /** Ascending agent ids with positive weight (i itself excluded). */
   readonly neighbours: readonly number[];
   readonly weights: readonly number[];
+  /**
+   * Trimmed-mean consensus (0: plain weighted mixing). Per coordinate, up to `trim` neighbour
+   * values above the own value and up to `trim` below are dropped (the most extreme), and the rest
+   * are averaged with the own value, equal weights (W-MSR).
+   */
+  readonly trim: number;
 }

@@ -320,6 +320,26 @@ describe('Libp2pTransport: access control', () => {
     expect(a.connectedAgents()).toEqual([]);
   });
 
+  it('redials a peer that disconnects, and messages flow again', async () => {
+    const { a, b } = await pair({ timeoutMs: 20_000 });
+    const boxA = inbox();
+    const boxB = inbox();
+    await Promise.all([a.start(boxA), b.start(boxB)]);
+    // Agent 0 hangs up; agent 1 (which has agent 0's address) must redial.
+    const node = (a as unknown as { node: Libp2p }).node;
+    await node.hangUp(peerIdFromString(b.peerId));
+    await vi.waitFor(() => expect(logs.some((line) => line === 'agent 1: disconnected from agent 0')).toBe(true), { timeout: 5000 });
+    await vi.waitFor(
+      () => {
+        // Re-publish until it arrives, as the Agent does.
+        a.publishAction({ agent: 0, step: 3, action: 1, stateHash: 9 });
+        expect(has(boxB, 'action', 0, 3)).toBe(true);
+      },
+      { timeout: 10_000, interval: 200 },
+    );
+    expect(b.connectedAgents()).toEqual([0]);
+  });
+
   it('checks the directory against the key and the options', async () => {
     const key = await generateAgentKey();
     const other = await generateAgentKey();

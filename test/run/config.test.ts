@@ -173,7 +173,7 @@ describe('topologies', () => {
     ['bad family', { family: 'hex' }, "t.yaml: family: expected one of 'ring', 'line', 'star', 'complete', 'grid', 'empty', 'random', 'explicit', got \"hex\""],
     ['missing family', { name: 'x' }, "t.yaml: family: missing, expected one of 'ring'"],
     ['bad consensus name', { family: 'ring', consensus: 'metro' }, "t.yaml: consensus: expected one of 'metropolis', 'equal-neighbour', 'laplacian', or"],
-    ['bad consensus kind', { family: 'ring', consensus: { kind: 'gossip' } }, "t.yaml: consensus.kind: expected one of 'metropolis', 'equal-neighbour', 'laplacian', 'matrix', got \"gossip\""],
+    ['bad consensus kind', { family: 'ring', consensus: { kind: 'gossip' } }, "t.yaml: consensus.kind: expected one of 'metropolis', 'equal-neighbour', 'laplacian', 'matrix', 'trimmed-mean', got \"gossip\""],
     ['bad alpha', { family: 'ring', consensus: { kind: 'laplacian', alpha: -1 } }, 't.yaml: consensus.alpha: expected a number > 0, got -1'],
     [
       'matrix not stochastic',
@@ -282,7 +282,7 @@ describe('shipped files', () => {
 
   it('ships the expected topologies', () => {
     expect(files('topologies').sort()).toEqual(
-      ['complete', 'empty', 'grid', 'line', 'random-4-over-n', 'ring', 'star'].map((n) => `topologies/${n}.yaml`),
+      ['complete', 'complete-trimmed', 'empty', 'grid', 'line', 'random-4-over-n', 'ring', 'ring-deadline', 'star'].map((n) => `topologies/${n}.yaml`).sort(),
     );
     expect(loadTopology(join(root, 'topologies/random-4-over-n.yaml'))).toMatchObject({ family: 'random', ratio: '4/N', redrawEvery: 1 });
   });

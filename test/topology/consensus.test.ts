@@ -285,7 +285,7 @@ describe('withMissingShares (ALGORITHMS.md: a late share moves its weight onto c
 });
 
 describe('mixShares', () => {
-  const row: ConsensusRow = { agent: 2, selfWeight: 0.1, neighbours: [0, 5, 7], weights: [0.3, 0.2, 0.4] };
+  const row: ConsensusRow = { agent: 2, selfWeight: 0.1, neighbours: [0, 5, 7], weights: [0.3, 0.2, 0.4], trim: 0 };
   const own = Float32Array.from([1, -2, 3.5, 1e-3]);
   const shares = [Float32Array.from([0.1, 0.2, 0.3, 0.4]), Float32Array.from([-1, -1, 1, 1]), Float32Array.from([1e6, 1, 1e-6, 7])];
 
@@ -302,7 +302,7 @@ describe('mixShares', () => {
   });
 
   it('uses exactly that order and precision: reordering or float32 accumulation changes the result', () => {
-    const orderRow: ConsensusRow = { agent: 0, selfWeight: 0.25, neighbours: [1, 2], weights: [0.5, 0.25] };
+    const orderRow: ConsensusRow = { agent: 0, selfWeight: 0.25, neighbours: [1, 2], weights: [0.5, 0.25], trim: 0 };
     // Coordinate 0: contributions 1, 2^53, −2^53. Self first then ascending: (1 + 2^53) rounds to
     // 2^53, minus 2^53 gives 0; any other order gives 1.
     // Coordinate 1: contributions 1, 2^24, −2^24. In double precision 1; accumulated in float32,
@@ -355,5 +355,39 @@ describe('parseConsensusRule', () => {
     expect(() => parseConsensusRule({ kind: 'matrix' }, 2)).toThrow(/^consensus\.matrix: expected an array of 2 rows$/);
     expect(() => parseConsensusRule({ kind: 'gossip' }, 2)).toThrow(/^consensus\.kind:/);
     expect(() => parseConsensusRule(3, 2, 'topology.consensus')).toThrow(/^topology\.consensus:/);
+  });
+});
+
+describe('trimmed-mean consensus (W-MSR)', () => {
+  it('keeps every coordinate inside the range of honest values with one hostile neighbour', async () => {
+    const { completeGraph } = await import('../../src/topology/graphs.js');
+    const { consensusRow, mixShares } = await import('../../src/topology/consensus.js');
+    const graph = completeGraph(5);
+    const row = consensusRow(graph, 0, { kind: 'trimmed-mean', trim: 1 });
+    expect(row.trim).toBe(1);
+    const own = Float32Array.from([1, 2, 3]);
+    const honest = [Float32Array.from([1.5, 1, 2.5]), Float32Array.from([0.5, 3, 3.5]), Float32Array.from([1.2, 2.2, 2.8])];
+    const hostile = Float32Array.from([1e6, -1e6, 1e6]);
+    const out = new Float32Array(3);
+    mixShares(row, own, [...honest, hostile], out);
+    for (let k = 0; k < 3; k++) {
+      const values = [own[k], ...honest.map((share) => share[k])];
+      expect(out[k]).toBeGreaterThanOrEqual(Math.min(...values));
+      expect(out[k]).toBeLessThanOrEqual(Math.max(...values));
+    }
+    // Plain Metropolis is dragged far away by the same neighbour.
+    const plain = new Float32Array(3);
+    mixShares(consensusRow(graph, 0, 'metropolis'), own, [...honest, hostile], plain);
+    expect(Math.abs(plain[0])).toBeGreaterThan(1e4);
+  });
+
+  it('with all neighbours honest and agreeing with the own value it changes nothing', async () => {
+    const { ringGraph } = await import('../../src/topology/graphs.js');
+    const { consensusRow, mixShares } = await import('../../src/topology/consensus.js');
+    const row = consensusRow(ringGraph(4), 1, { kind: 'trimmed-mean', trim: 1 });
+    const value = Float32Array.from([0.25, -4]);
+    const out = new Float32Array(2);
+    mixShares(row, value, [Float32Array.from(value), Float32Array.from(value)], out);
+    expect(Array.from(out)).toEqual(Array.from(value));
   });
 });
