@@ -22,6 +22,9 @@ import { consensusRow, withMissingShares, type ConsensusRule } from '../topology
 import type { ConsensusRow, Topology } from '../topology/types.js';
 import type { ActionMessage, ShareMessage, Transport, TransportHandlers } from '../net/transport.js';
 import type { LearningRecord, RuntimeRecord } from './metrics.js';
+import type { EnvironmentSnapshot } from '../env/types.js';
+import type { LearnerState } from '../learn/learner.js';
+import type { SyncResponse } from '../net/sync.js';
 
 /** Whose reward the learner is fed. */
 export type RewardMode =
@@ -53,6 +56,40 @@ export interface AgentOptions {
    * never to its own learner. The result must stay finite, or validators reject it.
    */
   readonly tamperShare?: (share: Float32Array) => void;
+  /** Rounds of joint actions kept to serve a restarted peer's catch-up (default 5000). */
+  readonly jointHistoryRounds?: number;
+}
+
+/** Everything a checkpoint keeps: restore(snapshot()) continues identically. Taken between rounds. */
+export interface AgentSnapshot {
+  readonly agent: number;
+  readonly round: number;
+  readonly learner: LearnerState;
+  readonly env: EnvironmentSnapshot;
+  /** History ring (HISTORY slots by time index): states, joint actions, fed and private rewards. */
+  readonly states: readonly unknown[];
+  readonly joints: readonly (readonly number[])[];
+  readonly rewards: readonly number[];
+  readonly privateRewards: readonly number[];
+  /** Metrics window. */
+  readonly window: { readonly rewardSum: number; readonly tdSum: number; readonly iterations: number; readonly consensusDistance: number; readonly lateShares: number };
+  /** The last round's messages, re-published after a restart for peers that missed them. */
+  readonly lastActions: readonly (ActionMessage | null)[];
+  readonly lastShares: readonly ({ readonly step: number; readonly share: readonly number[] } | null)[];
+  /** Joint actions of recent rounds, [firstRound, round). */
+  readonly jointHistory: { readonly firstRound: number; readonly joints: readonly (readonly number[])[] };
+}
+
+/** States are numbers or Float32Arrays: keep the type through JSON. */
+function encodeState(state: unknown): unknown {
+  return state instanceof Float32Array ? { f32: Array.from(state) } : state;
+}
+
+function decodeState(value: unknown): unknown {
+  if (value !== null && typeof value === 'object' && Array.isArray((value as { f32?: unknown }).f32)) {
+    return Float32Array.from((value as { f32: number[] }).f32);
+  }
+  return value;
 }
 
 /** Thrown when replicas disagree on the environment state: the run cannot continue. */
@@ -115,6 +152,13 @@ export class Agent implements TransportHandlers {
   private windowStartedAt = 0;
   private lastConsensusDistance = 0;
   private lateShares = 0;
+  // Joint actions of completed rounds [jointHistoryStart, currentRound), for restarted peers.
+  private jointHistory: Int32Array[] = [];
+  private jointHistoryStart = 0;
+  // Messages this agent must publish instead of fresh ones (after a rejoin: what its previous
+  // incarnation already sent, as the peers hold it).
+  private readonly forcedActions = new Map<number, ActionMessage>();
+  private readonly forcedShares = new Map<number, Float32Array>();
   private readonly neighbourScratch: Float32Array[] = [];
 
   constructor(options: AgentOptions) {
@@ -147,6 +191,11 @@ export class Agent implements TransportHandlers {
   /** The round this agent is in (or will begin next). */
   get round(): number {
     return this.currentRound;
+  }
+
+  /** True between beginRound() and completeRound(): no snapshot can be taken then. */
+  get midRound(): boolean {
+    return this.roundBegun;
   }
 
   /** True once the last round has completed. */
@@ -230,14 +279,21 @@ export class Agent implements TransportHandlers {
       this.windowIterations++;
       const graph = this.options.topology.graphAt(iteration);
       this.roundRow = consensusRow(graph, this.id, this.options.consensusRule);
+      const forcedShare = this.forcedShares.get(iteration);
+      if (forcedShare) {
+        outgoing.set(forcedShare);
+        this.forcedShares.delete(iteration);
+      }
       shareMessage = { agent: this.id, step: iteration, share: outgoing };
       // Who mixes our share: with the graph-based rules, exactly our neighbours in G_t (the rules
       // are symmetric in support); an explicit matrix may not be, so no hint there.
       this.pendingRecipients[round % 2] = typeof this.options.consensusRule === 'string' ? graph.neighbours(this.id) : undefined;
     }
     const state = this.states[round % HISTORY];
-    const action = this.learner.act(state);
-    const actionMessage: ActionMessage = { agent: this.id, step: round, action, stateHash: this.env.stateHash() };
+    const drawn = this.learner.act(state);
+    const forced = this.forcedActions.get(round);
+    this.forcedActions.delete(round);
+    const actionMessage: ActionMessage = forced ?? { agent: this.id, step: round, action: drawn, stateHash: this.env.stateHash() };
     this.roundBegun = true;
     this.pendingActions[round % 2] = actionMessage;
     this.pendingShares[round % 2] = shareMessage;
@@ -313,6 +369,7 @@ export class Agent implements TransportHandlers {
     // The joint action a_r, and the replica's step to s_{r+1}.
     const joint = this.joints[round % HISTORY];
     joint.set(inbox.actions);
+    this.rememberJoint(round, joint);
     this.roundBegun = false;
     this.currentRound = round + 1;
     if (iteration >= 0 && (iteration + 1) % this.options.metricsEvery === 0) this.record(iteration + 1);
@@ -350,6 +407,148 @@ export class Agent implements TransportHandlers {
     let total = 0;
     for (let j = 0; j < this.agentCount; j++) total += this.env.reward(j);
     return total / this.agentCount;
+  }
+
+  private rememberJoint(round: number, joint: Int32Array): void {
+    if (this.jointHistoryStart + this.jointHistory.length !== round) {
+      this.jointHistory = [];
+      this.jointHistoryStart = round;
+    }
+    this.jointHistory.push(Int32Array.from(joint));
+    const keep = this.options.jointHistoryRounds ?? 5000;
+    if (this.jointHistory.length > keep + 256) {
+      // Drop the oldest in blocks, not one by one: shift() per round would copy the array each time.
+      const drop = this.jointHistory.length - keep;
+      this.jointHistory = this.jointHistory.slice(drop);
+      this.jointHistoryStart += drop;
+    }
+  }
+
+  /** The agent's state between rounds, for a checkpoint. */
+  snapshot(): AgentSnapshot {
+    if (this.roundBegun) throw new Error(`agent ${this.id}: snapshot in the middle of round ${this.currentRound}`);
+    const previous = this.currentRound - 1;
+    const lastAction = previous >= 0 ? this.pendingActions[previous % 2] : undefined;
+    const lastShare = previous >= 0 ? this.pendingShares[previous % 2] : undefined;
+    return {
+      agent: this.id,
+      round: this.currentRound,
+      learner: this.learner.save(),
+      env: this.env.save(),
+      states: Array.from({ length: HISTORY }, (_, k) => encodeState(this.states[k])),
+      joints: this.joints.map((joint) => Array.from(joint)),
+      rewards: Array.from(this.rewards),
+      privateRewards: Array.from(this.privateRewards),
+      window: {
+        rewardSum: this.windowRewardSum,
+        tdSum: this.windowTdSum,
+        iterations: this.windowIterations,
+        consensusDistance: this.lastConsensusDistance,
+        lateShares: this.lateShares,
+      },
+      lastActions: [lastAction && lastAction.step === previous ? lastAction : null],
+      lastShares: [lastShare && lastShare.step === previous - this.actionLead ? { step: lastShare.step, share: Array.from(lastShare.share) } : null],
+      jointHistory: {
+        firstRound: this.jointHistoryStart,
+        joints: this.jointHistory.slice(-Math.min(this.jointHistory.length, this.options.jointHistoryRounds ?? 5000)).map((joint) => Array.from(joint)),
+      },
+    };
+  }
+
+  /** Back to a snapshot's state (of this agent, this run's config). */
+  restore(snapshot: AgentSnapshot): void {
+    if (snapshot.agent !== this.id) throw new Error(`checkpoint is agent ${snapshot.agent}'s, not agent ${this.id}'s`);
+    if (!(Number.isInteger(snapshot.round) && snapshot.round >= 0 && snapshot.round <= this.lastRound + 1)) {
+      throw new Error(`checkpoint round ${snapshot.round} is outside this run's rounds 0..${this.lastRound + 1}`);
+    }
+    this.learner.restore(snapshot.learner);
+    this.env.restore(snapshot.env);
+    for (let k = 0; k < HISTORY; k++) {
+      this.states[k] = decodeState(snapshot.states[k]);
+      this.joints[k].set(snapshot.joints[k]);
+      this.rewards[k] = snapshot.rewards[k];
+      this.privateRewards[k] = snapshot.privateRewards[k];
+    }
+    this.windowRewardSum = snapshot.window.rewardSum;
+    this.windowTdSum = snapshot.window.tdSum;
+    this.windowIterations = snapshot.window.iterations;
+    this.lastConsensusDistance = snapshot.window.consensusDistance;
+    this.lateShares = snapshot.window.lateShares;
+    this.currentRound = snapshot.round;
+    this.roundBegun = false;
+    for (const inbox of this.inboxes) inbox.round = -1;
+    const previous = snapshot.round - 1;
+    const lastAction = snapshot.lastActions[0];
+    if (lastAction) this.pendingActions[previous % 2] = lastAction;
+    const lastShare = snapshot.lastShares[0];
+    if (lastShare) {
+      const buffer = this.outgoingShares[lastShare.step % OUTGOING_SLOTS];
+      buffer.set(lastShare.share);
+      this.pendingShares[previous % 2] = { agent: this.id, step: lastShare.step, share: buffer };
+    }
+    this.jointHistory = snapshot.jointHistory.joints.map((joint) => Int32Array.from(joint));
+    this.jointHistoryStart = snapshot.round - this.jointHistory.length;
+    this.windowStartedAt = this.now();
+  }
+
+  /** What a restarted `agent` missed since `fromRound`, from this agent's view (undefined: cannot serve). */
+  syncAnswer(agent: number, fromRound: number): SyncResponse | undefined {
+    if (!(agent >= 0 && agent < this.agentCount) || agent === this.id) return undefined;
+    const round = this.currentRound;
+    if (fromRound > round) return { agent: this.id, round, joints: [], actions: [], shares: [] };
+    if (fromRound < this.jointHistoryStart) return undefined; // older than what this agent keeps
+    const joints = this.jointHistory.slice(fromRound - this.jointHistoryStart, round - this.jointHistoryStart).map((joint) => Array.from(joint));
+    const actions: ActionMessage[] = [];
+    const shares: { step: number; share: number[] }[] = [];
+    for (const r of [round - 1, round]) {
+      const inbox = this.inboxes[((r % INBOX_SLOTS) + INBOX_SLOTS) % INBOX_SLOTS];
+      if (r < 0 || inbox.round !== r) continue;
+      if (inbox.hasAction[agent]) actions.push({ agent, step: r, action: inbox.actions[agent], stateHash: inbox.hashes[agent] });
+      const share = inbox.shares[agent];
+      if (share) shares.push({ step: r - this.actionLead, share: Array.from(share) });
+    }
+    return { agent: this.id, round, joints, actions, shares };
+  }
+
+  /**
+   * Catch up after a restart: replay the environment through the joint actions the peers report
+   * (no learning: what this agent learned since its checkpoint is lost), and take over the round
+   * messages the peers hold from this agent's previous incarnation. Returns the rounds replayed.
+   */
+  rejoin(responses: readonly SyncResponse[]): number {
+    if (this.roundBegun) throw new Error(`agent ${this.id}: rejoin in the middle of round ${this.currentRound}`);
+    const from = this.currentRound;
+    const best = responses.reduce<SyncResponse | undefined>((a, b) => (a === undefined || b.round > a.round ? b : a), undefined);
+    if (!best || best.round <= from) return 0;
+    const target = Math.min(best.round, this.lastRound + 1);
+    for (let round = from; round < target; round++) {
+      const joint = this.joints[round % HISTORY];
+      joint.set(best.joints[round - from]);
+      this.rememberJoint(round, joint);
+      if (round === this.lastRound) break;
+      this.env.step(joint);
+      this.states[(round + 1) % HISTORY] = this.env.observe();
+      const privateReward = this.env.reward(this.id);
+      this.privateRewards[(round + 1) % HISTORY] = privateReward;
+      this.rewards[(round + 1) % HISTORY] = this.options.rewardMode === 'private' ? privateReward : this.teamAverageReward();
+    }
+    this.currentRound = target;
+    for (const inbox of this.inboxes) inbox.round = -1;
+    for (const response of responses) {
+      for (const action of response.actions) if (action.agent === this.id && action.step >= target - 1) this.forcedActions.set(action.step, action);
+      for (const share of response.shares) if (share.step + this.actionLead >= target - 1) this.forcedShares.set(share.step, Float32Array.from(share.share));
+    }
+    // The previous round's messages, if peers hold them, are re-published for laggards.
+    const previousAction = this.forcedActions.get(target - 1);
+    if (previousAction) this.pendingActions[(target - 1) % 2] = previousAction;
+    const previousShare = this.forcedShares.get(target - 1 - this.actionLead);
+    if (previousShare) {
+      const buffer = this.outgoingShares[(target - 1 - this.actionLead) % OUTGOING_SLOTS];
+      buffer.set(previousShare);
+      this.pendingShares[(target - 1) % 2] = { agent: this.id, step: target - 1 - this.actionLead, share: buffer };
+    }
+    this.windowStartedAt = this.now();
+    return target - from;
   }
 
   private record(step: number): void {
@@ -434,7 +633,14 @@ export class Agent implements TransportHandlers {
             resolve();
           };
         });
-        if (options.signal?.aborted) return;
+        if (options.signal?.aborted) {
+          // Stop between rounds when the round can complete now, so a checkpoint can be taken.
+          if (this.roundReady()) {
+            this.completeRound();
+            options.onRound?.(this.currentRound);
+          }
+          return;
+        }
         if (this.roundReady()) break;
         this.republish();
         const now = Date.now();

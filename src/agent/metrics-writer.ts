@@ -3,7 +3,7 @@
  * and `agent-<i>.runtime.jsonl` (runtime stats). Lines are buffered and appended in blocks, so a
  * long run costs one write per block, and a crash loses at most one block.
  */
-import { appendFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LearningRecord, RuntimeRecord } from './metrics.js';
 
@@ -29,6 +29,27 @@ export class JsonlMetricsWriter {
     if (!options.append) {
       writeFileSync(this.learningPath, '');
       writeFileSync(this.runtimePath, '');
+    }
+  }
+
+  /**
+   * After resuming from a checkpoint at iteration `step`: drop the records written after it (that
+   * learning is lost), so the files continue from the checkpoint. Keeps the files otherwise.
+   */
+  truncateAfter(step: number): void {
+    for (const path of [this.learningPath, this.runtimePath]) {
+      if (!existsSync(path)) continue;
+      const kept = readFileSync(path, 'utf8')
+        .split('\n')
+        .filter((line) => {
+          if (line.trim() === '') return false;
+          try {
+            return (JSON.parse(line) as { step?: number }).step! <= step;
+          } catch {
+            return false; // a line torn by a crash
+          }
+        });
+      writeFileSync(path, kept.length > 0 ? `${kept.join('\n')}\n` : '');
     }
   }
 

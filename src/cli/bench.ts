@@ -12,6 +12,7 @@ import { simulateRun } from '../run/sim.js';
 import { makeLinearModel } from '../learn/model-maker.js';
 import { runReference } from '../learn/reference.js';
 import { loadTopologyChoice } from './sim.js';
+import { NEURAL_BENCH_CASES } from './bench-neural.js';
 import { resolveShippedFile } from './paths.js';
 import { positiveInteger } from './options.js';
 
@@ -74,6 +75,7 @@ export const BENCH_CASES: readonly BenchCase[] = [
   coreCase('core-alg2', 'paper-synthetic-alg2', 'random-4-over-n'),
   simCase('sim-alg1', 'paper-synthetic', 'random-4-over-n'),
   simCase('sim-alg2', 'paper-synthetic-alg2', 'random-4-over-n'),
+  ...NEURAL_BENCH_CASES,
 ];
 
 async function runCase(benchCase: BenchCase, steps: number): Promise<BenchResult> {

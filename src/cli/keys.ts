@@ -52,9 +52,20 @@ export function registerKeys(program: Command): void {
     .option('--steps <n>', "iterations (default: the scenario's)", positiveInteger('--steps'))
     .option('--run-id <id>', 'run id (default: the run file\'s folder name)')
     .option('--swarm-key', 'also write a swarm key: a private network only key holders can join')
+    .option('--checkpoint-every <n>', 'iterations between checkpoints (default 500)', positiveInteger('--checkpoint-every'))
     .addHelpText('after', '\nExample:\n  netac init-run --agents 8 --scenario scenarios/paper-synthetic.yaml --topology topologies/ring.yaml --out runs/ring8/run.yaml')
     .action(
-      async (flags: { agents: number; scenario: string; topology: string; out: string; seed: number; steps?: number; runId?: string; swarmKey?: boolean }) => {
+      async (flags: {
+        agents: number;
+        scenario: string;
+        topology: string;
+        out: string;
+        seed: number;
+        steps?: number;
+        runId?: string;
+        swarmKey?: boolean;
+        checkpointEvery?: number;
+      }) => {
         const runId = flags.runId ?? basename(dirname(resolve(flags.out)));
         const { runFile, peerIds } = await initRun({
           out: flags.out,
@@ -65,6 +76,7 @@ export function registerKeys(program: Command): void {
           seed: flags.seed,
           steps: flags.steps,
           swarmKey: flags.swarmKey,
+          checkpointEvery: flags.checkpointEvery,
         });
         process.stdout.write(`run config written to ${runFile} (${peerIds.length} agents)\nstart each agent with: netac agent --run ${flags.out} --id <0..${peerIds.length - 1}>\n`);
       },

@@ -23,6 +23,7 @@ interface LaunchFlags {
   quiet?: boolean;
   report: boolean;
   faults?: string;
+  checkpointEvery?: number;
 }
 
 export function registerLaunch(program: Command): void {
@@ -36,6 +37,7 @@ export function registerLaunch(program: Command): void {
     .option('--steps <n>', "iterations (default: the scenario's)", positiveInteger('--steps'))
     .option('--out <dir>', 'run directory (default: runs/<scenario>-<time>)')
     .option('--faults <file>', 'fault injection and hostile agents (YAML/JSON), written into the run config')
+    .option('--checkpoint-every <n>', 'iterations between checkpoints (default 500)', positiveInteger('--checkpoint-every'))
     .option('--quiet', 'no progress output')
     .option('--no-report', 'do not write the report at the end')
     .addHelpText(
@@ -60,6 +62,7 @@ export function registerLaunch(program: Command): void {
         seed: flags.seed,
         steps,
         faults: flags.faults ? loadFaults(flags.faults) : undefined,
+        checkpointEvery: flags.checkpointEvery,
       });
       if (!quiet) process.stderr.write(`netac launch: ${flags.agents} agent processes, ${scenario.name}, ${steps} steps → ${outDir}\n`);
       const progress = createProgress({ quiet, unit: 'iterations' });

@@ -283,6 +283,11 @@ export class Libp2pTransport implements Transport {
   }
 
   /** The node's actual listen multiaddrs, each ending in /p2p/<peer id>. Empty before start(). */
+  /** The libp2p node once started (for netac's own protocols, e.g. the rejoin sync). */
+  get libp2p(): Libp2p<Services> | undefined {
+    return this.node;
+  }
+
   listenAddresses(): string[] {
     return this.node?.getMultiaddrs().map((address) => address.toString()) ?? [];
   }

@@ -66,6 +66,10 @@ export async function simulateBatchedRun(
   const env = environmentFactory(scenario, seed)();
   const agentCount = env.agentCount;
   const parts = runParts(choice, agentCount, seed);
+  const rule = parts.consensusRule;
+  if (typeof rule === 'object' && rule.kind === 'trimmed-mean') {
+    throw new Error(`--batched: topology '${parts.label}' uses trimmed-mean consensus, which is not a fixed weight matrix; run it without --batched`);
+  }
   const makeModel = await modelMakerFor(scenario);
 
   // Initial parameters, μ and action streams exactly as the per-agent learners have them.

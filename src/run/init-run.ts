@@ -27,6 +27,8 @@ export interface InitRunOptions {
   readonly host?: string;
   /** Fixed first port (ports base..base+N-1); default: free ports chosen by the OS. */
   readonly basePort?: number;
+  /** Iterations between checkpoints (default: the run config's default). */
+  readonly checkpointEvery?: number;
   /** A faults section to embed (already validated). */
   readonly faults?: FaultConfig;
 }
@@ -89,6 +91,7 @@ export async function initRun(options: InitRunOptions): Promise<{ runFile: strin
     seed: options.seed,
     ...(options.steps !== undefined ? { steps: options.steps } : {}),
     out: '.',
+    ...(options.checkpointEvery !== undefined ? { checkpointEvery: options.checkpointEvery } : {}),
     ...(swarmKey !== undefined ? { swarmKey } : {}),
     agents,
     ...(options.faults !== undefined ? { faults: options.faults } : {}),

@@ -7,6 +7,9 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Agent, DesyncError } from '../agent/agent.js';
 import { JsonlMetricsWriter } from '../agent/metrics-writer.js';
+import { checkpointStore, loadCheckpoint, writeCheckpoint, type LoadedCheckpoint } from '../agent/checkpoint.js';
+import type { AgentSnapshot } from '../agent/agent.js';
+import { requestSync, serveSync, type SyncResponse } from '../net/sync.js';
 import { Libp2pTransport } from '../net/libp2p-transport.js';
 import { describeFaults, FaultInjectingTransport, hasFaults } from '../net/fault-transport.js';
 import type { Transport } from '../net/transport.js';
@@ -63,7 +66,16 @@ export async function runPeer(options: PeerOptions): Promise<PeerResult> {
   const learner = learnerFor(scenario, env, entry.id, run.seed, parts.rewardMode, await modelMakerFor(scenario));
   const directory = join(run.out, parts.label, `seed-${run.seed}`);
   mkdirSync(directory, { recursive: true });
-  const writer = new JsonlMetricsWriter(directory, entry.id);
+  const store = checkpointStore(directory, entry.id);
+  let resumed: LoadedCheckpoint | undefined;
+  try {
+    resumed = loadCheckpoint(store);
+  } catch (error) {
+    // Every checkpoint file is bad: say which and why, and refuse to silently start over.
+    throw new Error(`${error instanceof Error ? error.message : String(error)} (delete the files to start this agent from scratch)`);
+  }
+  for (const reason of resumed?.rejected ?? []) logger.error({ event: 'checkpoint-refused' }, `${reason}; using the previous checkpoint`);
+  const writer = new JsonlMetricsWriter(directory, entry.id, { append: resumed !== undefined });
   const agent = new Agent({
     agent: entry.id,
     env,
@@ -85,6 +97,16 @@ export async function runPeer(options: PeerOptions): Promise<PeerResult> {
       },
     },
   });
+  if (resumed) {
+    agent.restore(resumed.state as AgentSnapshot);
+    writer.truncateAfter(resumed.step);
+    logger.info({ event: 'resume', step: resumed.step, file: resumed.path }, `resumed from checkpoint ${resumed.path} at step ${resumed.step}`);
+  }
+  const saveCheckpoint = () => {
+    if (agent.midRound) return false;
+    writeCheckpoint(store, Math.max(0, agent.round - agent.actionLead), agent.snapshot());
+    return true;
+  };
   const privateKey = await readKeyFile(entry.key);
   const network = new Libp2pTransport({
     agent: entry.id,
@@ -97,7 +119,7 @@ export async function runPeer(options: PeerOptions): Promise<PeerResult> {
     shareSources: agent.shareSources(),
     requiredPeers: run.agents.filter((peer) => peer.id !== entry.id).map((peer) => peer.id),
     swarmKey: run.swarmKey ? await readSwarmKeyFile(run.swarmKey) : undefined,
-    initialStep: 0,
+    initialStep: agent.round,
     onLog: (line) => logger.info({ event: 'net' }, line),
   });
   const transport: Transport = hasFaults(run.faults) ? new FaultInjectingTransport(network, run.faults, run.seed) : network;
@@ -118,10 +140,25 @@ export async function runPeer(options: PeerOptions): Promise<PeerResult> {
     await Promise.race([transport.start(agent), stopped]);
     if (options.signal?.aborted) return { completed: false, rounds: agent.round, metricsPath: writer.learningPath };
     logger.info({ event: 'ready', addresses: network.listenAddresses() }, 'all peers connected and subscribed');
+    const node = network.libp2p!;
+    await serveSync(node, run.run, (request) => agent.syncAnswer(request.agent, request.fromRound));
+    // Always ask: a process restarted without a checkpoint (killed before its first one) must
+    // catch up too. In a fresh run every peer answers "round 0" and nothing is replayed.
+    const responses = await catchUp(node, run, entry.id, agent.round, logger, options.signal);
+    const replayed = agent.rejoin(responses);
+    if (replayed > 0 || resumed) {
+      logger.warn(
+        { event: 'rejoin', fromStep: resumed?.step ?? 0, round: agent.round, replayed },
+        `rejoined at round ${agent.round}: replayed ${replayed} joint actions from peers; this agent's learning of ${replayed} steps since ${resumed ? 'its checkpoint' : 'the start'} is lost`,
+      );
+    }
     runStarted = performance.now();
     await agent.run({
       republishMs: options.republishMs,
       shareDeadlineMs: parts.shareDeadlineMs,
+      onRound: (round) => {
+        if ((round - agent.actionLead) % run.checkpointEvery === 0 && round > agent.actionLead) saveCheckpoint();
+      },
       signal: options.signal,
       onWait: (round, actions, shares, waitedMs) =>
         logger.warn(
@@ -141,6 +178,8 @@ export async function runPeer(options: PeerOptions): Promise<PeerResult> {
           iterations: scenario.steps,
           // For benchmarks: this process's CPU time and traffic over the whole run.
           cpuMs: (cpu.user + cpu.system) / 1000,
+          // Replicas must agree to the end: tests compare this across agents.
+          stateHash: env.stateHash(),
           runMs: performance.now() - runStarted,
           stats: transport.stats,
         },
@@ -151,11 +190,42 @@ export async function runPeer(options: PeerOptions): Promise<PeerResult> {
     if (error instanceof DesyncError) logger.error({ event: 'desync', step: error.step, agents: error.agents }, error.message);
     throw error;
   } finally {
+    // On SIGINT/SIGTERM (or the end of the run): a checkpoint at the round boundary, if at one.
+    if (!saveCheckpoint()) logger.warn({ event: 'checkpoint' }, 'stopped in the middle of a round: the last periodic checkpoint stands');
     writer.close();
     await transport.stop();
     learner.dispose();
   }
   return { completed, rounds: agent.round, metricsPath: writer.learningPath };
+}
+
+/**
+ * Asks every peer what this agent missed since `fromRound`, until at least one answers (peers
+ * may still be starting their sync service) or 30 s pass.
+ */
+async function catchUp(
+  node: NonNullable<Libp2pTransport['libp2p']>,
+  run: RunConfig,
+  agent: number,
+  fromRound: number,
+  logger: Logger,
+  signal: AbortSignal | undefined,
+): Promise<SyncResponse[]> {
+  const deadline = Date.now() + 30_000;
+  for (let attempt = 0; ; attempt++) {
+    const answers = await Promise.all(
+      run.agents
+        .filter((peer) => peer.id !== agent)
+        .map((peer) => requestSync(node, peer.peerId, run.run, { agent, fromRound }, run.agents.length).catch(() => undefined)),
+    );
+    const responses = answers.filter((answer): answer is SyncResponse => answer !== undefined);
+    if (responses.length > 0) return responses;
+    if (Date.now() > deadline || signal?.aborted) {
+      throw new Error(`no peer could tell this agent what it missed since round ${fromRound} (its checkpoint may be older than the peers keep)`);
+    }
+    if (attempt === 0) logger.info({ event: 'sync' }, 'asking peers what was missed...');
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
 }
 
 function describeAwaited(actions: readonly number[], shares: readonly number[]): string {

@@ -9,7 +9,8 @@
  * topology: ../topologies/ring.yaml   # or centralized / independent
  * seed: 0                        # run seed
  * steps: 2000                    # optional: overrides the scenario's
- * out: .                         # metrics go to <out>/<label>/seed-<seed>/
+ * out: .                         # metrics and checkpoints go to <out>/<label>/seed-<seed>/
+ * checkpointEvery: 500           # iterations between checkpoints (also written on SIGINT/SIGTERM)
  * swarmKey: keys/swarm.key       # optional: private network (libp2p pnet)
  * agents:
  *   - id: 0
@@ -46,6 +47,7 @@ const runConfigSchema = strictObject({
   seed: intAtLeast(0).default(0),
   steps: intAtLeast(1).optional(),
   out: z.string(expected('a folder')).default('.'),
+  checkpointEvery: intAtLeast(1).default(500),
   swarmKey: z.string(expected('the path of a swarm key file')).optional(),
   agents: z.array(agentEntrySchema, expected('a list of agents')).min(1, expected('at least one agent')),
   bootstrap: z.array(multiaddrSchema(), expected('a list of multiaddrs')).default([]),
@@ -71,6 +73,8 @@ export interface RunConfig {
   readonly seed: number;
   readonly steps?: number;
   readonly out: string;
+  /** Write a checkpoint every this many iterations (and on SIGINT/SIGTERM). */
+  readonly checkpointEvery: number;
   readonly swarmKey?: string;
   readonly agents: readonly RunAgentEntry[];
   readonly bootstrap: readonly string[];
@@ -108,6 +112,7 @@ export function parseRunConfig(obj: unknown, source: string, baseDir = dirname(r
     seed: data.seed,
     steps: data.steps,
     out: at(data.out),
+    checkpointEvery: data.checkpointEvery,
     swarmKey: data.swarmKey === undefined ? undefined : at(data.swarmKey),
     agents: [...data.agents]
       .sort((a, b) => a.id - b.id)
