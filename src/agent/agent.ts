@@ -193,6 +193,11 @@ export class Agent implements TransportHandlers {
     return this.currentRound;
   }
 
+  /** Neighbour shares that missed the deadline so far. */
+  get lateShareCount(): number {
+    return this.lateShares;
+  }
+
   /** True between beginRound() and completeRound(): no snapshot can be taken then. */
   get midRound(): boolean {
     return this.roundBegun;

@@ -8,6 +8,7 @@ import { registerBench } from './bench.js';
 import { registerAgent } from './agent.js';
 import { registerLaunch } from './launch.js';
 import { registerKeys } from './keys.js';
+import { registerStatus } from './status.js';
 
 export function buildProgram(): Command {
   const program = new Command('netac')
@@ -30,6 +31,7 @@ Examples:
   registerLaunch(program);
   registerAgent(program);
   registerKeys(program);
+  registerStatus(program);
   registerBench(program);
   return program;
 }

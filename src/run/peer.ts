@@ -10,6 +10,7 @@ import { JsonlMetricsWriter } from '../agent/metrics-writer.js';
 import { checkpointStore, loadCheckpoint, writeCheckpoint, type LoadedCheckpoint } from '../agent/checkpoint.js';
 import type { AgentSnapshot } from '../agent/agent.js';
 import { requestSync, serveSync, type SyncResponse } from '../net/sync.js';
+import { writeStatus } from './status.js';
 import { Libp2pTransport } from '../net/libp2p-transport.js';
 import { describeFaults, FaultInjectingTransport, hasFaults } from '../net/fault-transport.js';
 import type { Transport } from '../net/transport.js';
@@ -107,6 +108,33 @@ export async function runPeer(options: PeerOptions): Promise<PeerResult> {
     writeCheckpoint(store, Math.max(0, agent.round - agent.actionLead), agent.snapshot());
     return true;
   };
+  // The health view: a status file rewritten about once a second.
+  let state = 'starting';
+  let lastMessagesIn = 0;
+  let lastMessageAt: number | null = null;
+  let awaiting: number[] = [];
+  const reportStatus = () => {
+    const stats = transport.stats;
+    if (stats.messagesIn !== lastMessagesIn) {
+      lastMessagesIn = stats.messagesIn;
+      lastMessageAt = Date.now();
+    }
+    writeStatus(directory, {
+      agent: entry.id,
+      pid: process.pid,
+      state,
+      round: agent.round,
+      step: Math.max(0, Math.min(scenario.steps, agent.round - agent.actionLead)),
+      steps: scenario.steps,
+      lastMessageAt,
+      messagesIn: stats.messagesIn,
+      messagesOut: stats.messagesOut,
+      rejected: stats.rejected,
+      lateShares: agent.lateShareCount,
+      awaiting,
+      updatedAt: Date.now(),
+    });
+  };
   const privateKey = await readKeyFile(entry.key);
   const network = new Libp2pTransport({
     agent: entry.id,
@@ -133,6 +161,9 @@ export async function runPeer(options: PeerOptions): Promise<PeerResult> {
     `agent ${entry.id} of ${env.agentCount}: ${scenario.name}, ${parts.label}, seed ${run.seed}, ${scenario.steps} steps`,
   );
   agent.attach(transport);
+  reportStatus();
+  const statusTimer = setInterval(reportStatus, 1000);
+  statusTimer.unref();
   let completed = false;
   let runStarted = performance.now();
   try {
@@ -153,19 +184,24 @@ export async function runPeer(options: PeerOptions): Promise<PeerResult> {
       );
     }
     runStarted = performance.now();
+    state = 'running';
     await agent.run({
       republishMs: options.republishMs,
       shareDeadlineMs: parts.shareDeadlineMs,
       onRound: (round) => {
+        awaiting = [];
         if ((round - agent.actionLead) % run.checkpointEvery === 0 && round > agent.actionLead) saveCheckpoint();
       },
       signal: options.signal,
-      onWait: (round, actions, shares, waitedMs) =>
+      onWait: (round, actions, shares, waitedMs) => {
+        awaiting = [...new Set([...actions, ...shares])];
         logger.warn(
           { event: 'waiting', round, actions, shares, waitedMs },
           `round ${round}: waiting ${(waitedMs / 1000).toFixed(1)} s for ${describeAwaited(actions, shares)}`,
-        ),
+        );
+      },
     });
+    awaiting = [];
     completed = agent.finished;
     if (completed) {
       const missing = await agent.finish({ republishMs: options.republishMs, signal: options.signal });
@@ -193,6 +229,9 @@ export async function runPeer(options: PeerOptions): Promise<PeerResult> {
     // On SIGINT/SIGTERM (or the end of the run): a checkpoint at the round boundary, if at one.
     if (!saveCheckpoint()) logger.warn({ event: 'checkpoint' }, 'stopped in the middle of a round: the last periodic checkpoint stands');
     writer.close();
+    clearInterval(statusTimer);
+    state = completed ? 'finished' : 'stopped';
+    reportStatus();
     await transport.stop();
     learner.dispose();
   }
