@@ -56,7 +56,7 @@ export interface AgentOptions {
    * never to its own learner. The result must stay finite, or validators reject it.
    */
   readonly tamperShare?: (share: Float32Array) => void;
-  /** Rounds of joint actions kept to serve a restarted peer's catch-up (default 5000). */
+  /** Rounds of joint actions kept to serve a restarted peer's catch-up (default 5000; 0 keeps none). */
   readonly jointHistoryRounds?: number;
 }
 
@@ -415,12 +415,13 @@ export class Agent implements TransportHandlers {
   }
 
   private rememberJoint(round: number, joint: Int32Array): void {
+    const keep = this.options.jointHistoryRounds ?? 5000;
+    if (keep === 0) return;
     if (this.jointHistoryStart + this.jointHistory.length !== round) {
       this.jointHistory = [];
       this.jointHistoryStart = round;
     }
     this.jointHistory.push(Int32Array.from(joint));
-    const keep = this.options.jointHistoryRounds ?? 5000;
     if (this.jointHistory.length > keep + 256) {
       // Drop the oldest in blocks, not one by one: shift() per round would copy the array each time.
       const drop = this.jointHistory.length - keep;

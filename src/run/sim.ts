@@ -110,6 +110,7 @@ export async function simulateRun(
       metricsEvery: scenario.metricsEvery,
       now: () => performance.now(),
       tamperShare: hostileTransform(faults, i),
+      jointHistoryRounds: 0, // no peer restarts in one process: keep no history
       sink: {
         learning(record) {
           writer?.learning(record);
