@@ -3,7 +3,9 @@
 import { describe, expect, it } from 'vitest';
 import { Agent } from '../../src/agent/agent.js';
 import type { LearningRecord } from '../../src/agent/metrics.js';
+import { readFileSync } from 'node:fs';
 import { networkedMdpFactory } from '../../src/env/networked-mdp.js';
+import { explicitMdpFactory } from '../../src/env/explicit-mdp.js';
 import type { Environment } from '../../src/env/types.js';
 import { createLearner, type Learner } from '../../src/learn/index.js';
 import { makeLinearModel } from '../../src/learn/model-maker.js';
@@ -73,15 +75,21 @@ async function runAgents(
   return { learners: all, records };
 }
 
+const smallExplicit: unknown = JSON.parse(readFileSync(new URL('../../scenarios/resource-4.mdp.json', import.meta.url), 'utf8'));
+
 describe('Agent over the in-memory transport', () => {
   for (const algorithm of [1, 2] as const) {
     for (const family of ['ring', 'random'] as const) {
-      it(`reproduces the reference loop exactly: algorithm ${algorithm}, ${family} graph`, async () => {
+      for (const mdp of ['explicit', 'procedural'] as const) {
+      it(`reproduces the reference loop exactly: algorithm ${algorithm}, ${family} graph, ${mdp} MDP`, async () => {
         const seed = 7;
-        const factory = networkedMdpFactory({ seed: 3, sampleSeed: seed, agents: 5, states: 4, actions: 2 });
-        const topology = createTopology(family === 'ring' ? { family } : { family, ratio: 0.5 }, 5, seed);
+        const factory =
+          mdp === 'explicit'
+            ? explicitMdpFactory(smallExplicit, seed, 'resource-4.mdp.json')
+            : networkedMdpFactory({ seed: 3, sampleSeed: seed, agents: 4, states: 4, actions: 2 });
+        const topology = createTopology(family === 'ring' ? { family } : { family, ratio: 0.5 }, 4, seed);
 
-        const direct = learners(factory, algorithm, 5, seed);
+        const direct = learners(factory, algorithm, 4, seed);
         const rewards: number[] = [];
         runReference({
           env: factory(),
@@ -93,7 +101,7 @@ describe('Agent over the in-memory transport', () => {
         });
         const { learners: viaAgents, records } = await runAgents(factory, algorithm, topology, seed);
 
-        for (let i = 0; i < 5; i++) {
+        for (let i = 0; i < 4; i++) {
           const a = direct[i].save();
           const b = viaAgents[i].save();
           expect(b.mu).toBe(a.mu);
@@ -101,12 +109,13 @@ describe('Agent over the in-memory transport', () => {
           expect(b.actionStream).toEqual(a.actionStream);
         }
         // The parameters moved: the comparison is not between two untouched initial states.
-        expect(direct[0].save().parameters.actor).not.toEqual(learners(factory, algorithm, 5, seed)[0].save().parameters.actor);
+        expect(direct[0].save().parameters.actor).not.toEqual(learners(factory, algorithm, 4, seed)[0].save().parameters.actor);
         // Agent 0's windowed mean reward equals the mean of the rewards the reference saw.
         const window = rewards.slice(0, 50);
         expect(records[0][0].step).toBe(50);
         expect(records[0][0].meanReward).toBeCloseTo(window.reduce((x, y) => x + y, 0) / 50, 12);
       });
+      }
     }
   }
 });
