@@ -20,7 +20,7 @@ import type { Logger } from '../cli/log.js';
 import { loadScenario, loadTopology } from './config.js';
 import type { ScenarioConfig } from './config-schema.js';
 import { environmentFactory, learnerFor, modelMakerFor, runParts, withAgentCount, type TopologyChoice } from './experiment.js';
-import type { RunConfig } from './run-config.js';
+import { dialAddressesOf, isWildcardAddress, type RunConfig } from './run-config.js';
 
 export interface PeerOptions {
   readonly run: RunConfig;
@@ -136,18 +136,24 @@ export async function runPeer(options: PeerOptions): Promise<PeerResult> {
     });
   };
   const privateKey = await readKeyFile(entry.key);
+  const listen = options.listen ?? (entry.listen.length > 0 ? entry.listen : undefined);
+  // Listening on all interfaces: announce (identify, mDNS) where the run config says to dial it.
+  const announce = listen?.some(isWildcardAddress) === true && entry.addresses.length > 0 ? entry.addresses : undefined;
   const network = new Libp2pTransport({
     agent: entry.id,
     runId: run.run,
     agentCount: env.agentCount,
     shareDimension: learner.shareSize,
     privateKey,
-    listen: options.listen ?? (entry.listen.length > 0 ? entry.listen : undefined),
-    peers: run.agents.map((peer) => ({ agent: peer.id, peerId: peer.peerId, addresses: peer.addresses })),
+    listen,
+    announce,
+    peers: run.agents.map((peer) => ({ agent: peer.id, peerId: peer.peerId, addresses: dialAddressesOf(run, peer.id) })),
+    mdns: run.discovery.mdns ? { intervalMs: run.discovery.intervalMs } : undefined,
     shareSources: agent.shareSources(),
     requiredPeers: run.agents.filter((peer) => peer.id !== entry.id).map((peer) => peer.id),
     swarmKey: run.swarmKey ? await readSwarmKeyFile(run.swarmKey) : undefined,
     initialStep: agent.round,
+    denyUnknownPeers: run.denyUnknownPeers,
     onLog: (line) => logger.info({ event: 'net' }, line),
   });
   const transport: Transport = hasFaults(run.faults) ? new FaultInjectingTransport(network, run.faults, run.seed) : network;

@@ -17,8 +17,12 @@
  *     peerId: 12D3KooW...
  *     key: keys/agent-0.key
  *     listen: [/ip4/127.0.0.1/tcp/40100]
- *     addresses: [/ip4/127.0.0.1/tcp/40100]   # where the others dial it (default: listen)
- * bootstrap: []                  # optional extra multiaddrs to dial
+ *     addresses: [/ip4/127.0.0.1/tcp/40100]   # where the others dial it (default: listen,
+ *                                               # without 0.0.0.0 / ::); [] with mDNS discovery
+ *     host: hostA                # optional: `netac agent --run run.yaml --host hostA` starts it
+ * bootstrap: []                  # optional: more addresses of listed agents, each ending in
+ *                                # /p2p/<its peer id>; dialled and redialled like `addresses`
+ * discovery: { mdns: true }      # optional: find the agents on the LAN by mDNS (docs/LAN.md)
  * faults: { dropShares: 0.2 }    # optional fault injection (src/run/faults.ts)
  * ```
  */
@@ -48,10 +52,15 @@ const runConfigSchema = strictObject({
   steps: intAtLeast(1).optional(),
   out: z.string(expected('a folder')).default('.'),
   checkpointEvery: intAtLeast(1).default(500),
+  denyUnknownPeers: z.boolean(expected('true or false')).default(true),
   swarmKey: z.string(expected('the path of a swarm key file')).optional(),
   agents: z.array(agentEntrySchema, expected('a list of agents')).min(1, expected('at least one agent')),
   bootstrap: z.array(multiaddrSchema(), expected('a list of multiaddrs')).default([]),
   faults: faultSchema.optional(),
+  discovery: strictObject({
+    mdns: z.boolean(expected('true or false')).default(false),
+    intervalMs: intAtLeast(100).optional(),
+  }).optional(),
 });
 
 export interface RunAgentEntry {
@@ -73,6 +82,9 @@ export interface RunConfig {
   readonly seed: number;
   readonly steps?: number;
   readonly out: string;
+  /** Refuse connections from peers not listed here (default true). With false, strangers can
+   *  connect (e.g. observers), but every message they send is still rejected by validation. */
+  readonly denyUnknownPeers: boolean;
   /** Write a checkpoint every this many iterations (and on SIGINT/SIGTERM). */
   readonly checkpointEvery: number;
   readonly swarmKey?: string;
@@ -80,6 +92,21 @@ export interface RunConfig {
   readonly bootstrap: readonly string[];
   /** Fault injection and hostile agents (off by default). */
   readonly faults: FaultConfig;
+  /** LAN discovery: mDNS with the run's own service tag (off by default). */
+  readonly discovery: { readonly mdns: boolean; readonly intervalMs?: number };
+}
+
+/** A wildcard listen address (0.0.0.0 or ::) is where an agent listens, never where to dial it. */
+export function isWildcardAddress(address: string): boolean {
+  return /^\/ip4\/0\.0\.0\.0(\/|$)/.test(address) || /^\/ip6\/::(\/|$)/.test(address);
+}
+
+/** Where the others dial agent `id`: its addresses, then the bootstrap addresses naming it. */
+export function dialAddressesOf(run: RunConfig, id: number): string[] {
+  const agent = run.agents.find((entry) => entry.id === id);
+  if (agent === undefined) return [];
+  const suffix = `/p2p/${agent.peerId}`;
+  return [...agent.addresses, ...run.bootstrap.filter((address) => address.endsWith(suffix))];
 }
 
 const BASELINES = new Set(['centralized', 'independent']);
@@ -104,6 +131,16 @@ export function parseRunConfig(obj: unknown, source: string, baseDir = dirname(r
     }
     peerIds.add(agent.peerId);
   }
+  for (const [index, address] of data.bootstrap.entries()) {
+    const peerId = /\/p2p\/([^/]+)$/.exec(address)?.[1];
+    if (peerId === undefined || !peerIds.has(peerId)) {
+      throw new ConfigError(
+        `${source}: bootstrap[${index}]: ${address} must end in /p2p/<peer id> of an agent the run config lists (only listed agents may connect)`,
+        source,
+        `bootstrap[${index}]`,
+      );
+    }
+  }
   return {
     source,
     run: data.run,
@@ -113,6 +150,7 @@ export function parseRunConfig(obj: unknown, source: string, baseDir = dirname(r
     steps: data.steps,
     out: at(data.out),
     checkpointEvery: data.checkpointEvery,
+    denyUnknownPeers: data.denyUnknownPeers,
     swarmKey: data.swarmKey === undefined ? undefined : at(data.swarmKey),
     agents: [...data.agents]
       .sort((a, b) => a.id - b.id)
@@ -121,11 +159,12 @@ export function parseRunConfig(obj: unknown, source: string, baseDir = dirname(r
         peerId: agent.peerId,
         key: agent.key === undefined ? undefined : at(agent.key),
         listen: agent.listen ?? [],
-        addresses: agent.addresses ?? agent.listen ?? [],
+        addresses: agent.addresses ?? (agent.listen ?? []).filter((address) => !isWildcardAddress(address)),
         host: agent.host,
       })),
     bootstrap: data.bootstrap,
     faults: data.faults ?? NO_FAULTS,
+    discovery: { mdns: data.discovery?.mdns ?? false, ...(data.discovery?.intervalMs !== undefined ? { intervalMs: data.discovery.intervalMs } : {}) },
   };
 }
 
