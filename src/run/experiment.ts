@@ -17,7 +17,9 @@ import type { ModelMaker } from '../learn/learner.js';
 import { createTopology } from '../topology/topology.js';
 import { parseConsensusRule, type ConsensusRule } from '../topology/consensus.js';
 import type { Topology } from '../topology/types.js';
-import type { RewardMode } from '../agent/agent.js';
+import { Agent, type MetricsSink, type RewardMode } from '../agent/agent.js';
+import type { Environment as Replica } from '../env/types.js';
+import { hostileTransform, type FaultConfig } from './faults.js';
 import { resolveRatio } from './config.js';
 import type { ConsensusConfig, ScenarioConfig, TopologyConfig } from './config-schema.js';
 import type { BackendSelection } from '../model/backend.js';
@@ -166,5 +168,37 @@ export function learnerFor(
     criticInitScale: scenario.initialization.criticScale,
     actorInitScale: scenario.initialization.actorScale,
     sharedCriticInit: rewardMode === 'team-average',
+  });
+}
+
+/**
+ * Agent i of a run: the one construction the simulator and the peer process share, so both
+ * modes run the same Agent with the same settings.
+ */
+export function agentFor(options: {
+  readonly scenario: ScenarioConfig;
+  readonly parts: RunParts;
+  readonly env: Replica;
+  readonly learner: Learner;
+  readonly agent: number;
+  readonly faults: FaultConfig;
+  readonly sink: MetricsSink;
+  /** Joint actions kept for restarted peers (0 in the simulator, where nobody restarts). */
+  readonly jointHistoryRounds?: number;
+}): Agent {
+  const { scenario, parts } = options;
+  return new Agent({
+    agent: options.agent,
+    env: options.env,
+    learner: options.learner,
+    topology: parts.topology,
+    consensusRule: parts.consensusRule,
+    rewardMode: parts.rewardMode,
+    steps: scenario.steps,
+    metricsEvery: scenario.metricsEvery,
+    now: () => performance.now(),
+    tamperShare: hostileTransform(options.faults, options.agent),
+    jointHistoryRounds: options.jointHistoryRounds,
+    sink: options.sink,
   });
 }

@@ -16,9 +16,9 @@ import type { Learner } from '../learn/learner.js';
 import { MemoryHub } from '../net/memory-transport.js';
 import { FaultInjectingTransport, hasFaults } from '../net/fault-transport.js';
 import type { Transport } from '../net/transport.js';
-import { hostileTransform, NO_FAULTS, type FaultConfig } from './faults.js';
+import { NO_FAULTS, type FaultConfig } from './faults.js';
 import type { ScenarioConfig } from './config-schema.js';
-import { environmentFactory, labelOf, learnerFor, modelMakerFor, runParts, type TopologyChoice } from './experiment.js';
+import { agentFor, environmentFactory, labelOf, learnerFor, modelMakerFor, runParts, type TopologyChoice } from './experiment.js';
 import { exactScores, type ExactScores } from './exact-scores.js';
 
 export interface SimulationOptions {
@@ -99,17 +99,13 @@ export async function simulateRun(
     learners.push(learner);
     const writer = directory ? new JsonlMetricsWriter(directory, i) : undefined;
     if (writer) writers.push(writer);
-    const agent = new Agent({
-      agent: i,
+    const agent = agentFor({
+      scenario,
+      parts,
       env,
       learner,
-      topology: parts.topology,
-      consensusRule: parts.consensusRule,
-      rewardMode: parts.rewardMode,
-      steps: scenario.steps,
-      metricsEvery: scenario.metricsEvery,
-      now: () => performance.now(),
-      tamperShare: hostileTransform(faults, i),
+      agent: i,
+      faults,
       jointHistoryRounds: 0, // no peer restarts in one process: keep no history
       sink: {
         learning(record) {
