@@ -284,7 +284,7 @@ export class Agent implements TransportHandlers {
       this.windowIterations++;
       const graph = this.options.topology.graphAt(iteration);
       this.roundRow = consensusRow(graph, this.id, this.options.consensusRule);
-      const forcedShare = this.forcedShares.get(iteration);
+      const forcedShare = this.forcedShares.size > 0 ? this.forcedShares.get(iteration) : undefined;
       if (forcedShare) {
         outgoing.set(forcedShare);
         this.forcedShares.delete(iteration);
@@ -296,8 +296,8 @@ export class Agent implements TransportHandlers {
     }
     const state = this.states[round % HISTORY];
     const drawn = this.learner.act(state);
-    const forced = this.forcedActions.get(round);
-    this.forcedActions.delete(round);
+    const forced = this.forcedActions.size > 0 ? this.forcedActions.get(round) : undefined;
+    if (forced) this.forcedActions.delete(round);
     const actionMessage: ActionMessage = forced ?? { agent: this.id, step: round, action: drawn, stateHash: this.env.stateHash() };
     this.roundBegun = true;
     this.pendingActions[round % 2] = actionMessage;

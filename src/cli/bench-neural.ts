@@ -10,7 +10,6 @@
 import { loadScenario } from '../run/config.js';
 import type { ScenarioConfig } from '../run/config-schema.js';
 import { simulateRun } from '../run/sim.js';
-import { simulateBatchedRun } from '../run/batched-sim.js';
 import { loadTopologyChoice } from './sim.js';
 import { resolveShippedFile } from './paths.js';
 
@@ -52,6 +51,8 @@ function batchedCase(scenarioName: string, backend: 'cpu' | 'wasm'): NeuralBench
       const iterations = Math.min(steps, BATCHED_CAP);
       const scenario = neuralScenario(scenarioName, backend, iterations);
       const started = performance.now();
+      // Loaded here, not at the top: importing it loads TensorFlow.js for every netac command.
+      const { simulateBatchedRun } = await import('../run/batched-sim.js');
       const result = await simulateBatchedRun(scenario, loadTopologyChoice('ring'), 0, { uniformBaseline: false });
       const seconds = (performance.now() - started) / 1000;
       result.learners.dispose();

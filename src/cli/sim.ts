@@ -3,7 +3,6 @@ import { Option, type Command } from 'commander';
 import { loadScenario, loadTopology, parseSeeds } from '../run/config.js';
 import { BASELINE_LABELS } from '../run/config-schema.js';
 import { runSimulation } from '../run/sim.js';
-import { runBatchedSimulation } from '../run/batched-sim.js';
 import { labelOf, withAgentCount, type TopologyChoice } from '../run/experiment.js';
 import { writeReport } from '../run/report.js';
 import { createProgress } from './progress.js';
@@ -85,7 +84,10 @@ Examples:
         process.stderr.write(`netac sim: FAULT INJECTION ON: ${[describeFaults(faults), describeHostile(faults)].filter(Boolean).join('; ')}\n`);
       }
       const progress = createProgress({ quiet, unit: 'iterations' });
-      await (flags.batched ? runBatchedSimulation : runSimulation)({
+      // The batched simulator needs TensorFlow.js: load it only when asked, so that linear runs
+      // (and every other command) start without it.
+      const simulate = flags.batched ? (await import('../run/batched-sim.js')).runBatchedSimulation : runSimulation;
+      await simulate({
         scenario,
         choices,
         seeds,
