@@ -168,9 +168,21 @@ abstract class BatchedBase {
   protected readonly actor: BatchedMlp;
   protected readonly policyInputs: PolicyInput[];
   protected readonly actorInputSize: number;
+  /**
+   * Actor inputs x^i(s) = [ψ(s), one-hot of i] (policyInput's MLP layout, checked): the actors
+   * then see ψ(s) only, the code row acting as a per-agent bias (BatchedMlp's agentCode).
+   */
+  private readonly actorCode: boolean;
+  /** Columns of the actor inputs on the device. */
+  protected readonly actorColumns: number;
+  private readonly actorScratch: Float32Array;
   /** Actor inputs x^i(s) of every agent, [N, 1, in]: at s_t and at the draw state. */
   protected readonly actorNow: Float32Array;
   protected readonly actorDraw: Float32Array;
+  private readonly actorDrawBuffers: [Float32Array, Float32Array];
+  private nextDrawBuffer = 0;
+  /** The last draw's forward pass, kept for the next actor step (Algorithm 2). */
+  private keptDraw: { state: unknown; forward: ReturnType<BatchedMlp['forward']> } | null = null;
   /** One-hot of a^i_t, [N, |A|]. */
   protected readonly ownAction: Float32Array;
   /** [−1, 1]ᵀ: f(row 1) − f(row 0) of a [N, 2] output by one matMul. */
@@ -195,6 +207,9 @@ abstract class BatchedBase {
     const actorSpec = mlpSpec(options.actor, 'actor');
     this.policyInputs = Array.from({ length: this.agentCount }, (_, i) => policyInput(env, i, actorSpec));
     this.actorInputSize = this.policyInputs[0].size;
+    this.actorScratch = new Float32Array(this.actorInputSize);
+    this.actorCode = this.codeLayoutHolds();
+    this.actorColumns = this.actorCode ? this.actorInputSize - this.agentCount : this.actorInputSize;
     this.actor = new BatchedMlp({
       agents: this.agentCount,
       inputSize: this.actorInputSize,
@@ -202,16 +217,47 @@ abstract class BatchedBase {
       hidden: actorSpec.hidden,
       activation: actorSpec.activation,
       initial: init.map((a) => a.actor),
+      agentCode: this.actorCode,
     });
-    this.actorNow = new Float32Array(this.agentCount * this.actorInputSize);
-    this.actorDraw = new Float32Array(this.agentCount * this.actorInputSize);
+    this.actorNow = new Float32Array(this.agentCount * this.actorColumns);
+    this.actorDraw = new Float32Array(this.agentCount * this.actorColumns);
+    this.actorDrawBuffers = [new Float32Array(this.actorDraw.length), new Float32Array(this.actorDraw.length)];
     this.ownAction = new Float32Array(this.agentCount * this.actionCount);
     this.differenceColumn = tf.tensor2d([-1, 1], [2, 1]);
   }
 
-  protected writeActorInputs(state: unknown, out: Float32Array): void {
+  /** True when every agent's actor input is [ψ(s), one-hot of the agent] (at the current state). */
+  private codeLayoutHolds(): boolean {
+    const n = this.agentCount;
     const size = this.actorInputSize;
-    for (let i = 0; i < this.agentCount; i++) this.policyInputs[i].write(state, out.subarray(i * size, (i + 1) * size));
+    if (size <= n) return false;
+    const state = this.env.observe();
+    const first = new Float32Array(size);
+    this.policyInputs[0].write(state, first);
+    for (let i = 0; i < n; i++) {
+      this.policyInputs[i].write(state, this.actorScratch);
+      for (let k = 0; k < size - n; k++) if (this.actorScratch[k] !== first[k]) return false;
+      for (let j = 0; j < n; j++) if (this.actorScratch[size - n + j] !== (j === i ? 1 : 0)) return false;
+    }
+    return true;
+  }
+
+  /** Every agent's actor input rows at `state`, [N, 1, actorColumns]. */
+  protected writeActorInputs(state: unknown, out: Float32Array): void {
+    const columns = this.actorColumns;
+    if (this.actorCode) {
+      this.policyInputs[0].write(state, this.actorScratch);
+      for (let i = 0; i < this.agentCount; i++) out.set(this.actorScratch.subarray(0, columns), i * columns);
+      return;
+    }
+    for (let i = 0; i < this.agentCount; i++) this.policyInputs[i].write(state, out.subarray(i * columns, (i + 1) * columns));
+  }
+
+  /** The actor's forward pass on rows written by writeActorInputs. */
+  protected actorForward(rows: Float32Array): ReturnType<BatchedMlp['forward']> {
+    const columns = this.actorColumns;
+    const x = tf.tensor3d(rows, [this.agentCount, 1, columns]);
+    return this.actor.forward(x, this.actorCode ? tf.tensor3d(rows.subarray(0, columns), [1, 1, columns]) : undefined);
   }
 
   protected writeOwnActions(joint: JointAction): void {
@@ -223,8 +269,7 @@ abstract class BatchedBase {
     this.writeActorInputs(state, this.actorDraw);
     let scores: Float32Array | undefined;
     tf.tidy(() => {
-      const x = tf.tensor3d(this.actorDraw, [this.agentCount, 1, this.actorInputSize]);
-      scores = Float32Array.from(this.actor.forward(x).output.dataSync());
+      scores = Float32Array.from(this.actorForward(this.actorDraw).output.dataSync());
     });
     return scores!;
   }
@@ -245,19 +290,49 @@ abstract class BatchedBase {
     this.actor.applyGradient(forward, tf.reshape(weights, [n, 1, this.actionCount]));
   }
 
-  /** π^i(·|s_t; θ^i_t) for every agent and the forward pass behind it. */
+  /**
+   * π^i(·|s_t; θ^i_t) for every agent and the forward pass behind it: the kept pass of the last
+   * draw when it was at this state with these actor parameters (Algorithm 2 draws a_{t+1} at
+   * s_{t+1} with θ_{t+1}, exactly what iteration t+1's actor step evaluates), else a fresh one.
+   */
   protected policyNow(state: unknown): { forward: ReturnType<BatchedMlp['forward']>; policy: tf.Tensor2D } {
     const n = this.agentCount;
-    this.writeActorInputs(state, this.actorNow);
-    const forward = this.actor.forward(tf.tensor3d(this.actorNow, [n, 1, this.actorInputSize]));
+    let forward: ReturnType<BatchedMlp['forward']>;
+    if (this.keptDraw !== null && this.keptDraw.state === state) {
+      forward = this.keptDraw.forward;
+    } else {
+      this.writeActorInputs(state, this.actorNow);
+      forward = this.actorForward(this.actorNow);
+    }
     return { forward, policy: tf.softmax(tf.reshape(forward.output, [n, this.actionCount])) };
   }
 
-  /** Scores of π^i(·|drawState; θ^i) after the actor step, flattened [N · |A|]. */
-  protected drawScores(drawState: unknown): tf.Tensor1D {
-    this.writeActorInputs(drawState, this.actorDraw);
-    const x = tf.tensor3d(this.actorDraw, [this.agentCount, 1, this.actorInputSize]);
-    return tf.reshape(this.actor.forward(x).output, [this.agentCount * this.actionCount]);
+  /**
+   * Scores of π^i(·|drawState; θ^i) after the actor step, flattened [N · |A|]. With `keep`, the
+   * forward pass outlives this iteration's tidy for policyNow (until the next draw replaces it).
+   */
+  protected drawScores(drawState: unknown, keep = false): tf.Tensor1D {
+    // Two input buffers in turn: a kept pass's input tensor may share its buffer (cpu backend).
+    const buffer = this.actorDrawBuffers[this.nextDrawBuffer];
+    this.nextDrawBuffer ^= 1;
+    this.writeActorInputs(drawState, buffer);
+    const forward = this.actorForward(buffer);
+    if (keep) {
+      this.releaseKeptDraw();
+      for (const t of forward.layerInputs) tf.keep(t);
+      tf.keep(forward.output);
+      if (forward.shared) tf.keep(forward.shared);
+      this.keptDraw = { state: drawState, forward };
+    }
+    return tf.reshape(forward.output, [this.agentCount * this.actionCount]);
+  }
+
+  private releaseKeptDraw(): void {
+    if (this.keptDraw === null) return;
+    for (const t of this.keptDraw.forward.layerInputs) t.dispose();
+    this.keptDraw.forward.output.dispose();
+    this.keptDraw.forward.shared?.dispose();
+    this.keptDraw = null;
   }
 
   /** C_t as a [N, N] float32 tensor (see mixingMatrix), or null when G_t has no edges (consensus is then the identity). */
@@ -295,6 +370,7 @@ abstract class BatchedBase {
     this.differenceColumn.dispose();
     this.cachedMatrix?.dispose();
     this.cachedMatrix = null;
+    this.releaseKeptDraw();
     this.disposeModels();
   }
 
@@ -374,7 +450,7 @@ export class BatchedAlgorithm1 extends BatchedBase implements BatchedLearners {
       );
       const tdError = tf.add(this.rowDifference(pair.output), tf.tensor2d(this.offsetReward, [n, 1]));
       // Step 5: ω̃ = ω + β_ω,t δ ∇_ω Q(s_t, a_t; ω): output weight β δ on the first row, x(s_t, a_t).
-      const criticWeights = tf.reshape(tf.mul(tdError, criticStepSize), [n, 1, 1]);
+      const criticWeights = tf.reshape(tf.mul(tdError, criticStepSize), [n, 1, 1]) as tf.Tensor3D;
       this.critic.applyGradient(pair, criticWeights); // ω̃ (consensus below, once the advantage has used ω̃)
       // Step 6: A^i_t = Σ_b π^i(b|s_t; θ^i_t) [Q(s_t, a_t; ω̃) − Q(s_t, (b, a^{-i}_t); ω̃)]
       // (the differences first: an exact cancellation instead of one of two large sums).
@@ -497,14 +573,14 @@ export class BatchedAlgorithm2 extends BatchedBase implements BatchedLearners {
       // Step 4: δ = r − μ + V(s_{t+1}; v) − V(s_t; v)
       const tdError = tf.add(valueDifference, tf.tensor2d(this.offsetReward, [n, 1]));
       // Step 5: ṽ = v + β_v,t δ ∇_v V(s_t; v)
-      this.value.applyGradient(valuePass, tf.reshape(tf.mul(tdError, stepSize), [n, 1, 1]), fused);
+      this.value.applyGradient(valuePass, tf.reshape(tf.mul(tdError, stepSize), [n, 1, 1]) as tf.Tensor3D, fused);
       // Step 6: δ̃ = R̄(s_t, a_t; λ) − μ + V(s_{t+1}; v) − V(s_t; v)
       const teamTdError = tf.add(tf.sub(estimated, tf.tensor2d(this.muNow, [n, 1])), valueDifference);
       // Step 7: θ_{t+1} = θ_t + β_θ,t δ̃ ∇_θ log π(a_t | s_t; θ_t)
       const { forward, policy } = this.policyNow(state);
       this.actorStep(forward, policy, tf.mul(teamTdError, actorStepSize));
       // Step 10: scores of π^i(·|s_{t+1}; θ^i_{t+1}).
-      const scores = this.drawScores(drawState);
+      const scores = this.drawScores(drawState, true);
       // Step 8: (μ̃, ṽ, λ̃) is the share. Step 9 (unless fused above): consensus on v and λ; μ below.
       const shares = captureShares ? this.shares() : undefined;
       if (captureShares && mixing !== null) {

@@ -8,12 +8,17 @@
  *
  *     h_0 = x,  h_l = act(h_{l−1} W_l + b_l) (hidden layers),  f = h_H W_{H+1} + b_{H+1}
  *
- * with one batched matMul per layer. The transposed weights keep the innermost loops of the
- * forward pass contiguous (TensorFlow.js' wasm backend runs batched matMuls in a plain blocked
- * loop, not XNNPACK). Backprop is hand-written as in MlpModel (no tape, so no
+ * with one batched matMul per layer. Backprop is hand-written as in MlpModel (no tape, so no
  * gather or other kernels whose gradients the wasm backend lacks): for output weights g [N, B, out]
  * it gives ∇_w Σ_b Σ_k g[i,b,k]·f_k(x[i,b]; w_i) for every agent i at once, and `applyGradient`
  * adds that to the parameters, so a learning step w ← w + β·δ·∇f is one call with g = β·δ·(…).
+ *
+ * Speed (BENCHMARKS.md, "Neural simulator (coop-nav)"): TensorFlow.js' wasm backend hands a
+ * matMul to XNNPACK only when both operands have batch 1 and neither is transposed; batched ones
+ * run in a plain blocked loop. Hence: weights stored transposed (contiguous forward loops); the
+ * first layer's gradient as one batch-1 matMul when every agent sees the same input rows
+ * (`shared`, `agentCode`); one-row gradients as broadcast products on wasm; backprop on the rows
+ * that carry a gradient only.
  *
  * Consensus is one matMul per tensor with the N×N weight matrix, fused with the learning step:
  * `applyGradient(…, C)` gives w_i ← Σ_j C[i][j] (w_j + Δw_j).
@@ -32,6 +37,15 @@ export interface BatchedMlpOptions {
   readonly activation: Activation;
   /** Agent i's initial flat parameters in MlpModel's layout (W_1 row-major, b_1, W_2, ...). */
   readonly initial: readonly Float32Array[];
+  /**
+   * The last N inputs are a one-hot code of the agent (agent i's input has a 1 at
+   * inputSize − N + i, as policyInput builds it). Agent i's row of W_1 for that 1 then acts as a
+   * bias of its own; the rows for the other agents' codes never see a non-zero input, so their
+   * gradient is exactly zero and they are kept on the host. Inputs to `forward` are then the first
+   * inputSize − N columns only, the same for every agent: the first layer's weight gradient can
+   * take the shared-input path.
+   */
+  readonly agentCode?: boolean;
 }
 
 interface Layer {
@@ -60,8 +74,15 @@ export class BatchedMlp {
   /** Parameters per agent (MlpModel's count). */
   readonly parameterCount: number;
   private readonly layers: readonly Layer[];
+  /** Columns of W_1 on the device: inputSize, or inputSize − N with agentCode. */
+  private readonly inputColumns: number;
+  private readonly agentCode: boolean;
   private weights: tf.Tensor3D[];
   private biases: tf.Tensor3D[];
+  /** With agentCode: agent i's W_1 row for its own code, [N, 1, n_1]. */
+  private codeRows: tf.Tensor3D | null = null;
+  /** With agentCode: every agent's flat parameters as given (the other agents' code rows are read from here). */
+  private readonly hostCopy: Float32Array[] = [];
   private disposed = false;
 
   constructor(options: BatchedMlpOptions) {
@@ -87,6 +108,9 @@ export class BatchedMlp {
     for (const [i, values] of initial.entries()) {
       if (values.length !== offset) throw new Error(`batched mlp: agent ${i}: ${values.length} initial parameters, ${offset} expected`);
     }
+    this.agentCode = options.agentCode === true;
+    this.inputColumns = this.agentCode ? inputSize - agents : inputSize;
+    if (this.inputColumns < 1) throw new Error(`batched mlp: agentCode needs more than ${agents} inputs, got ${inputSize}`);
     this.weights = [];
     this.biases = [];
     this.upload(initial);
@@ -96,7 +120,8 @@ export class BatchedMlp {
    * Forward pass for inputs x [N, B, inputSize]. Inside tf.tidy. `shared`, when every agent's rows
    * are the same, is agent 0's rows as [1, B, inputSize]: the first layer's weight gradient is
    * then one plain matMul (δᵀ x for all agents at once), which TensorFlow.js' wasm backend runs
-   * in XNNPACK instead of its slow batched loop.
+   * in XNNPACK instead of its slow batched loop. With agentCode, x holds the inputs without the
+   * agent's code (inputSize − N columns).
    */
   forward(x: tf.Tensor3D, shared?: tf.Tensor3D): BatchedForward {
     this.check();
@@ -104,7 +129,8 @@ export class BatchedMlp {
     let h: tf.Tensor3D = x;
     const last = this.layers.length - 1;
     for (let l = 0; l <= last; l++) {
-      const z = tf.add(tf.matMul(h, this.weights[l], false, true), this.biases[l]) as tf.Tensor3D;
+      let z = tf.add(tf.matMul(h, this.weights[l], false, true), this.biases[l]) as tf.Tensor3D;
+      if (l === 0 && this.codeRows !== null) z = tf.add(z, this.codeRows);
       if (l < last) {
         h = this.activationForward(z);
         layerInputs.push(h);
@@ -123,7 +149,6 @@ export class BatchedMlp {
    */
   applyGradient(forward: BatchedForward, outputWeights: tf.Tensor3D, mixing: tf.Tensor2D | null = null): void {
     this.check();
-    const n = this.agents;
     const gradients = this.gradients(forward, outputWeights);
     const weights: tf.Tensor3D[] = [];
     const biases: tf.Tensor3D[] = [];
@@ -131,14 +156,26 @@ export class BatchedMlp {
       let w: tf.Tensor3D = tf.add(this.weights[l], gradients.weights[l]);
       let b: tf.Tensor3D = tf.add(this.biases[l], gradients.biases[l]);
       if (mixing !== null) {
-        const { fanIn, fanOut } = this.layers[l];
-        w = tf.reshape(tf.matMul(mixing, tf.reshape(w, [n, fanIn * fanOut])), [n, fanOut, fanIn]);
-        b = tf.reshape(tf.matMul(mixing, tf.reshape(b, [n, fanOut])), [n, 1, fanOut]);
+        w = this.mixTensor(mixing, w);
+        b = this.mixTensor(mixing, b);
       }
       weights.push(tf.keep(w));
       biases.push(tf.keep(b));
     }
-    this.replace(weights, biases);
+    // The code row's input is 1: its gradient is b_1's (added separately, as MlpModel does).
+    let codeRows: tf.Tensor3D | null = null;
+    if (this.codeRows !== null) {
+      let updated = tf.add(this.codeRows, gradients.biases[0]) as tf.Tensor3D;
+      if (mixing !== null) updated = this.mixTensor(mixing, updated);
+      codeRows = tf.keep(updated);
+    }
+    this.replace(weights, biases, codeRows);
+  }
+
+  /** Σ_j mixing[i][j]·t_j over the agent axis of t [N, r, c]. */
+  private mixTensor(mixing: tf.Tensor2D, t: tf.Tensor3D): tf.Tensor3D {
+    const [n, rows, columns] = t.shape;
+    return tf.reshape(tf.matMul(mixing, tf.reshape(t, [n, rows * columns])), [n, rows, columns]);
   }
 
   /**
@@ -156,10 +193,16 @@ export class BatchedMlp {
       const h = firstRows(forward.layerInputs[l]);
       if (l === 0 && forward.shared !== undefined) {
         // ∇W_1ᵀ for agent i = δ_iᵀ x with the same x: stack the δ_iᵀ as [1, N·fanOut, B].
-        const { fanIn, fanOut } = this.layers[0];
+        const { fanOut } = this.layers[0];
         const transposed = rows === 1 ? delta : tf.transpose(delta, [0, 2, 1]);
         const stacked = tf.reshape(transposed, [1, this.agents * fanOut, rows]);
-        weights[l] = tf.reshape(tf.matMul(stacked, firstRows(forward.shared)), [this.agents, fanOut, fanIn]);
+        weights[l] = tf.reshape(tf.matMul(stacked, firstRows(forward.shared)), [this.agents, fanOut, this.inputColumns]);
+      } else if (rows === 1 && tf.getBackend() === 'wasm') {
+        // One row: ∇W_lᵀ = δᵀ h is an outer product per agent. The wasm backend's broadcasting
+        // multiply does it ~2× faster than its batched matMul loop (same values: no sums); the
+        // cpu backend's is much slower, so it keeps the matMul.
+        const { fanOut } = this.layers[l];
+        weights[l] = tf.mul(tf.reshape(delta, [this.agents, fanOut, 1]), h) as tf.Tensor3D;
       } else {
         weights[l] = tf.matMul(delta, h, true, false);
       }
@@ -172,15 +215,10 @@ export class BatchedMlp {
   /** Consensus alone: w_i ← Σ_j mixing[i][j]·w_j for every parameter tensor. Inside tf.tidy. */
   mix(mixing: tf.Tensor2D): void {
     this.check();
-    const n = this.agents;
-    const weights: tf.Tensor3D[] = [];
-    const biases: tf.Tensor3D[] = [];
-    for (let l = 0; l < this.layers.length; l++) {
-      const { fanIn, fanOut } = this.layers[l];
-      weights.push(tf.keep(tf.reshape(tf.matMul(mixing, tf.reshape(this.weights[l], [n, fanIn * fanOut])), [n, fanOut, fanIn])));
-      biases.push(tf.keep(tf.reshape(tf.matMul(mixing, tf.reshape(this.biases[l], [n, fanOut])), [n, 1, fanOut])));
-    }
-    this.replace(weights, biases);
+    const weights = this.weights.map((w) => tf.keep(this.mixTensor(mixing, w)));
+    const biases = this.biases.map((b) => tf.keep(this.mixTensor(mixing, b)));
+    const codeRows = this.codeRows === null ? null : tf.keep(this.mixTensor(mixing, this.codeRows));
+    this.replace(weights, biases, codeRows);
   }
 
   /** Every agent's flat parameters (MlpModel layout), read back from the device. */
@@ -189,16 +227,29 @@ export class BatchedMlp {
     const out = Array.from({ length: this.agents }, () => new Float32Array(this.parameterCount));
     for (let l = 0; l < this.layers.length; l++) {
       const { fanIn, fanOut, weightOffset } = this.layers[l];
-      const w = this.weights[l].dataSync(); // [N][fanOut][fanIn]
+      const w = this.weights[l].dataSync(); // [N][fanOut][columns]
       const b = this.biases[l].dataSync();
+      const columns = l === 0 ? this.inputColumns : fanIn;
       const wSize = fanIn * fanOut;
       for (let i = 0; i < this.agents; i++) {
         const flat = out[i];
-        const base = i * wSize;
+        const base = i * fanOut * columns;
         for (let j = 0; j < fanOut; j++) {
-          for (let k = 0; k < fanIn; k++) flat[weightOffset + k * fanOut + j] = w[base + j * fanIn + k];
+          for (let k = 0; k < columns; k++) flat[weightOffset + k * fanOut + j] = w[base + j * columns + k];
         }
         flat.set(b.subarray(i * fanOut, (i + 1) * fanOut), weightOffset + wSize);
+      }
+    }
+    if (this.codeRows !== null) {
+      // Code rows: agent i's own from the device, the others' unchanged from the host copy.
+      const { fanOut } = this.layers[0];
+      const own = this.codeRows.dataSync();
+      for (let i = 0; i < this.agents; i++) {
+        for (let j = 0; j < this.agents; j++) {
+          const row = (this.inputColumns + j) * fanOut;
+          if (j === i) out[i].set(own.subarray(i * fanOut, (i + 1) * fanOut), row);
+          else out[i].set(this.hostCopy[i].subarray(row, row + fanOut), row);
+        }
       }
     }
     return out;
@@ -210,7 +261,7 @@ export class BatchedMlp {
     if (values.length !== this.agents || values.some((v) => v.length !== this.parameterCount)) {
       throw new Error(`batched mlp: setParameters expects ${this.agents} vectors of ${this.parameterCount}`);
     }
-    const old = [...this.weights, ...this.biases];
+    const old = [...this.weights, ...this.biases, ...(this.codeRows === null ? [] : [this.codeRows])];
     this.upload(values);
     for (const t of old) t.dispose();
   }
@@ -218,6 +269,8 @@ export class BatchedMlp {
   dispose(): void {
     if (this.disposed) return;
     for (const t of [...this.weights, ...this.biases]) t.dispose();
+    this.codeRows?.dispose();
+    this.codeRows = null;
     this.weights = [];
     this.biases = [];
     this.disposed = true;
@@ -227,31 +280,45 @@ export class BatchedMlp {
     const n = this.agents;
     const weights: tf.Tensor3D[] = [];
     const biases: tf.Tensor3D[] = [];
-    for (const { fanIn, fanOut, weightOffset } of this.layers) {
+    for (const [l, { fanIn, fanOut, weightOffset }] of this.layers.entries()) {
       const wSize = fanIn * fanOut;
+      const columns = l === 0 ? this.inputColumns : fanIn;
       // Fresh buffers: the cpu backend would otherwise share them with the tensor.
-      const w = new Float32Array(n * wSize);
+      const w = new Float32Array(n * fanOut * columns);
       const b = new Float32Array(n * fanOut);
       for (let i = 0; i < n; i++) {
         const flat = values[i];
-        const base = i * wSize;
+        const base = i * fanOut * columns;
         for (let j = 0; j < fanOut; j++) {
-          for (let k = 0; k < fanIn; k++) w[base + j * fanIn + k] = flat[weightOffset + k * fanOut + j];
+          for (let k = 0; k < columns; k++) w[base + j * columns + k] = flat[weightOffset + k * fanOut + j];
         }
         b.set(flat.subarray(weightOffset + wSize, weightOffset + wSize + fanOut), i * fanOut);
       }
-      weights.push(tf.tensor3d(w, [n, fanOut, fanIn]));
+      weights.push(tf.tensor3d(w, [n, fanOut, columns]));
       biases.push(tf.tensor3d(b, [n, 1, fanOut]));
     }
     this.weights = weights;
     this.biases = biases;
+    if (this.agentCode) {
+      const fanOut = this.layers[0].fanOut;
+      const rows = new Float32Array(n * fanOut);
+      for (let i = 0; i < n; i++) {
+        const row = (this.inputColumns + i) * fanOut;
+        rows.set(values[i].subarray(row, row + fanOut), i * fanOut);
+      }
+      this.codeRows = tf.tensor3d(rows, [n, 1, fanOut]);
+      this.hostCopy.length = 0;
+      for (const v of values) this.hostCopy.push(Float32Array.from(v));
+    }
   }
 
-  private replace(weights: tf.Tensor3D[], biases: tf.Tensor3D[]): void {
+  private replace(weights: tf.Tensor3D[], biases: tf.Tensor3D[], codeRows: tf.Tensor3D | null = null): void {
     for (const t of this.weights) t.dispose();
     for (const t of this.biases) t.dispose();
+    this.codeRows?.dispose();
     this.weights = weights;
     this.biases = biases;
+    this.codeRows = codeRows;
   }
 
   private check(): void {

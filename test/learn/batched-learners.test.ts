@@ -93,16 +93,33 @@ describe.each(['wasm', 'cpu'] as const)('batched learners on %s', (backend) => {
   });
   afterAll(() => {});
   for (const algorithm of [1, 2] as const) {
-    for (const choice of ['ring', 'centralized', 'independent'] as const) {
+    for (const choice of ['ring', 'centralized', 'independent', 'ring, step sizes ×10'] as const) {
       it(`Algorithm ${algorithm}, ${choice}: parameters agree with per-agent learners over ${STEPS} iterations`, async () => {
-        const scenario = { ...small(algorithm), backend };
-        const topology: TopologyChoice = choice === 'ring' ? loadTopology('topologies/ring.yaml') : choice;
+        const shipped = small(algorithm);
+        const scenario: ScenarioConfig = {
+          ...shipped,
+          backend,
+          // Larger steps move the parameters further (and their rounding differences with them).
+          stepSizes: choice.endsWith('×10') ? { critic: { kind: 'constant', value: 0.01 }, actor: { kind: 'constant', value: 0.01 } } : shipped.stepSizes,
+        };
+        const topology: TopologyChoice = choice.startsWith('ring') ? loadTopology('topologies/ring.yaml') : (choice as 'centralized' | 'independent');
         const reference = await perAgentTrace(scenario, topology, 7);
         const batched = await batchedTrace(scenario, topology, 7);
         const { worst, where } = worstRelative(reference, batched);
-        console.log(`RESULT ${backend} alg${algorithm} ${choice} ${worst.toExponential(2)} ${where}`);
-        expect(worst, where).toBeLessThan(1e-5);
         expect(tf.getBackend()).toBe(backend);
+        if (!choice.endsWith('×10')) {
+          expect(worst, where).toBeLessThan(1e-5);
+          return;
+        }
+        // With 10× the shipped step sizes the learning dynamics amplify float32 rounding (one agent's
+        // parameters drift apart exponentially from t ≈ 60 on): the per-agent learners on the other
+        // backend then differ from these as much. The batched learners may differ no more than that.
+        const other = backend === 'wasm' ? 'cpu' : 'wasm';
+        await selectBackend(other);
+        const otherBackend = await perAgentTrace({ ...scenario, backend: other }, topology, 7);
+        await selectBackend(backend);
+        const intrinsic = worstRelative(reference, otherBackend).worst;
+        expect(worst, where).toBeLessThan(Math.max(1e-5, 4 * intrinsic));
       });
     }
   }
