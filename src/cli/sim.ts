@@ -3,7 +3,7 @@ import { Option, type Command } from 'commander';
 import { loadScenario, loadTopology, parseSeeds } from '../run/config.js';
 import { BASELINE_LABELS } from '../run/config-schema.js';
 import { runSimulation } from '../run/sim.js';
-import { labelOf, withAgentCount, type TopologyChoice } from '../run/experiment.js';
+import { labelOf, selectBackendFor, withAgentCount, type TopologyChoice } from '../run/experiment.js';
 import { writeReport } from '../run/report.js';
 import { createProgress } from './progress.js';
 import { describeHostile, loadFaults } from '../run/faults.js';
@@ -77,6 +77,10 @@ Examples:
         process.stderr.write(
           `netac sim: ${scenario.name} (algorithm ${scenario.algorithm}, ${scenario.steps} steps) × [${labels.join(', ')}] × seeds [${seeds.join(', ')}] → ${outDir}\n`,
         );
+      }
+      const backend = await selectBackendFor(scenario);
+      if (backend && !quiet) {
+        process.stderr.write(`netac sim: TensorFlow.js backend ${backend.name}${backend.fallbackReason ? ` (${backend.fallbackReason})` : ''}\n`);
       }
       const faults = flags.faults ? loadFaults(flags.faults) : undefined;
       if (faults && (hasFaults(faults) || faults.hostile.length > 0)) {

@@ -31,7 +31,17 @@ import {
 } from '../learn/batched-learners.js';
 import { consensusRow } from '../topology/consensus.js';
 import type { ScenarioConfig } from './config-schema.js';
-import { environmentFactory, labelOf, learnerFor, modelMakerFor, runParts, selectBackendFor, type TopologyChoice } from './experiment.js';
+import {
+  environmentFactory,
+  labelOf,
+  learnerFor,
+  modelMakerFor,
+  runParts,
+  selectBackendFor,
+  uniformPolicyReturn,
+  type TopologyChoice,
+} from './experiment.js';
+export { uniformPolicyReturn } from './experiment.js';
 import type { RunSummary, SimulationOptions } from './sim.js';
 
 export interface BatchedRunOptions {
@@ -217,23 +227,6 @@ export async function simulateBatchedRun(
   return { summary, learners, env, seconds };
 }
 
-/**
- * The globally averaged return (1/N) Σ_i r^i of the uniform random policy over `steps` steps of
- * the run seed's environment (the same episode layouts the learners see), with its own stream.
- */
-export function uniformPolicyReturn(scenario: ScenarioConfig, seed: number, steps: number): number {
-  const env = environmentFactory(scenario, seed)();
-  const stream = RandomStream.create(seed, 'baseline/uniform');
-  const joint = new Int32Array(env.agentCount);
-  env.reset();
-  let total = 0;
-  for (let t = 0; t < steps; t++) {
-    for (let i = 0; i < env.agentCount; i++) joint[i] = stream.nextInt(env.actionCounts[i]);
-    env.step(joint);
-    for (let i = 0; i < env.agentCount; i++) total += env.reward(i);
-  }
-  return total / (steps * env.agentCount);
-}
 
 /** Every (topology choice, seed) of an experiment with batched learners, written under outDir. */
 export async function runBatchedSimulation(options: SimulationOptions): Promise<RunSummary[]> {

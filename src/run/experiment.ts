@@ -8,6 +8,7 @@
  * (transitions, reward noise, initial parameters, action draws, time-varying graphs).
  */
 import type { Environment } from '../env/types.js';
+import { RandomStream } from '../core/rng.js';
 import { networkedMdpFactory } from '../env/networked-mdp.js';
 import { explicitMdpFactory } from '../env/explicit-mdp.js';
 import { coopNavigationFactory } from '../env/coop-navigation.js';
@@ -201,4 +202,22 @@ export function agentFor(options: {
     jointHistoryRounds: options.jointHistoryRounds,
     sink: options.sink,
   });
+}
+
+/**
+ * The globally averaged return (1/N) Σ_i r^i of the uniform random policy over `steps` steps of
+ * the run seed's environment (the same episode layouts the learners see), with its own stream.
+ */
+export function uniformPolicyReturn(scenario: ScenarioConfig, seed: number, steps: number): number {
+  const env = environmentFactory(scenario, seed)();
+  const stream = RandomStream.create(seed, 'baseline/uniform');
+  const joint = new Int32Array(env.agentCount);
+  env.reset();
+  let total = 0;
+  for (let t = 0; t < steps; t++) {
+    for (let i = 0; i < env.agentCount; i++) joint[i] = stream.nextInt(env.actionCounts[i]);
+    env.step(joint);
+    for (let i = 0; i < env.agentCount; i++) total += env.reward(i);
+  }
+  return total / (steps * env.agentCount);
 }

@@ -18,7 +18,7 @@ import { FaultInjectingTransport, hasFaults } from '../net/fault-transport.js';
 import type { Transport } from '../net/transport.js';
 import { NO_FAULTS, type FaultConfig } from './faults.js';
 import type { ScenarioConfig } from './config-schema.js';
-import { agentFor, environmentFactory, labelOf, learnerFor, modelMakerFor, runParts, type TopologyChoice } from './experiment.js';
+import { agentFor, environmentFactory, labelOf, learnerFor, modelMakerFor, runParts, uniformPolicyReturn, type TopologyChoice } from './experiment.js';
 import { exactScores, type ExactScores } from './exact-scores.js';
 
 export interface SimulationOptions {
@@ -143,6 +143,9 @@ export async function simulateRun(
     seed,
     finalReturn: finalWindow.value(),
     ...(isFiniteMdp(first) ? exactScores(first, learners) : {}),
+    // Where J cannot be computed exactly, the uniform random policy's return on the same
+    // trajectory randomness is the yardstick.
+    ...(scenario.environment.kind === 'coop-navigation' ? { Juniform: uniformPolicyReturn(scenario, seed, scenario.steps) } : {}),
   };
   return { summary, agents, learners, replicas };
 }
