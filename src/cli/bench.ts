@@ -4,7 +4,7 @@
  * command and date this prints.
  */
 import { execFileSync } from 'node:child_process';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import type { Command } from 'commander';
 import { loadScenario } from '../run/config.js';
 import { environmentFactory, learnerFor, runParts } from '../run/experiment.js';
@@ -13,6 +13,7 @@ import { makeLinearModel } from '../learn/model-maker.js';
 import { runReference } from '../learn/reference.js';
 import { loadTopologyChoice } from './sim.js';
 import { NEURAL_BENCH_CASES } from './bench-neural.js';
+import { LAUNCH_BENCH_CASES, LAUNCH_TABLE_HEADER, launchTableRow, runLaunchCase } from './bench-launch.js';
 import { resolveShippedFile } from './paths.js';
 import { positiveInteger } from './options.js';
 
@@ -23,6 +24,8 @@ interface BenchResult {
   readonly seconds: number;
   readonly iterationsPerSecond: number;
   readonly agentStepsPerSecond: number;
+  /** Iterations per second of this process's CPU time: steadier than wall time on a shared machine. */
+  readonly iterationsPerCpuSecond: number;
   readonly peakRssMb: number;
 }
 
@@ -81,7 +84,9 @@ export const BENCH_CASES: readonly BenchCase[] = [
 async function runCase(benchCase: BenchCase, steps: number): Promise<BenchResult> {
   // Warm up the JIT on a short run first, then measure.
   await benchCase.run(Math.min(2000, steps));
+  const cpuBefore = process.cpuUsage();
   const { agents, iterations, seconds } = await benchCase.run(steps);
+  const cpu = process.cpuUsage(cpuBefore);
   return {
     name: benchCase.name,
     agents,
@@ -89,6 +94,7 @@ async function runCase(benchCase: BenchCase, steps: number): Promise<BenchResult
     seconds: round(seconds, 3),
     iterationsPerSecond: Math.round(iterations / seconds),
     agentStepsPerSecond: Math.round((iterations * agents) / seconds),
+    iterationsPerCpuSecond: Math.round(iterations / ((cpu.user + cpu.system) / 1e6)),
     peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
   };
 }
@@ -103,12 +109,21 @@ export function registerBench(program: Command): void {
     .command('bench')
     .description('benchmarks: iterations/s and peak memory of the learning core and the simulator')
     .option('--case <name>', `run one case in this process and print JSON (${BENCH_CASES.map((c) => c.name).join(', ')})`)
-    .option('--steps <n>', 'iterations per case', positiveInteger('--steps'), 20000)
-    .action(async (flags: { case?: string; steps: number }) => {
+    .option('--steps <n>', "iterations per case (default 20000; with --launch, each case's own)", positiveInteger('--steps'))
+    .option(
+      '--launch',
+      `netac launch cases instead: one process per agent over libp2p, next to netac sim (${LAUNCH_BENCH_CASES.map((c) => c.name).join(', ')}; --case picks one)`,
+    )
+    .action(async (flags: { case?: string; steps?: number; launch?: boolean }) => {
+      if (flags.launch) {
+        await runLaunchBench(flags.case, flags.steps);
+        return;
+      }
+      const steps = flags.steps ?? 20000;
       if (flags.case) {
         const benchCase = BENCH_CASES.find((c) => c.name === flags.case);
         if (!benchCase) throw new Error(`--case: unknown case '${flags.case}' (expected one of ${BENCH_CASES.map((c) => c.name).join(', ')})`);
-        process.stdout.write(`${JSON.stringify(await runCase(benchCase, flags.steps))}\n`);
+        process.stdout.write(`${JSON.stringify(await runCase(benchCase, steps))}\n`);
         return;
       }
       const cpu = cpus()[0]?.model ?? 'unknown cpu';
@@ -117,7 +132,7 @@ export function registerBench(program: Command): void {
       );
       process.stdout.write('| case | what | agents | iterations | seconds | iterations/s | agent-steps/s | peak RSS MB |\n|---|---|---|---|---|---|---|---|\n');
       for (const benchCase of BENCH_CASES) {
-        const output = execFileSync(process.execPath, [process.argv[1], 'bench', '--case', benchCase.name, '--steps', String(flags.steps)], {
+        const output = execFileSync(process.execPath, [process.argv[1], 'bench', '--case', benchCase.name, '--steps', String(steps)], {
           encoding: 'utf8',
         });
         const result = JSON.parse(output.trim().split('\n').pop()!) as BenchResult;
@@ -126,4 +141,24 @@ export function registerBench(program: Command): void {
         );
       }
     });
+}
+
+function machineLine(): string {
+  const cpu = cpus()[0]?.model ?? 'unknown cpu';
+  return `${new Date().toISOString().slice(0, 10)}, node ${process.version}, ${cpus().length} × ${cpu}, ${Math.round(totalmem() / 2 ** 30)} GiB, load average ${loadavg()[0].toFixed(1)}`;
+}
+
+/** `netac bench --launch [--case name] [--steps n]`: the launch cases, one after another. */
+async function runLaunchBench(name: string | undefined, steps: number | undefined): Promise<void> {
+  const cases = name === undefined ? LAUNCH_BENCH_CASES : LAUNCH_BENCH_CASES.filter((c) => c.name === name);
+  if (cases.length === 0) throw new Error(`--case: unknown launch case '${name}' (expected one of ${LAUNCH_BENCH_CASES.map((c) => c.name).join(', ')})`);
+  process.stdout.write(`netac bench --launch, ${machineLine()}\n\n${LAUNCH_TABLE_HEADER}`);
+  for (const benchCase of cases) {
+    const result = await runLaunchCase(benchCase, {
+      steps,
+      onLine: (agent, line) => process.stderr.write(`[${benchCase.name} agent ${agent}] ${line}\n`),
+    });
+    process.stdout.write(launchTableRow(result));
+    process.stderr.write(`${JSON.stringify({ ...result, load: loadavg()[0] })}\n`);
+  }
 }

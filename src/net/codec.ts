@@ -7,7 +7,7 @@
  * offset size  field
  *      0    2  magic 'N' 'A' (0x4e 0x41)
  *      2    1  version (1)
- *      3    1  kind (1 action, 2 share)
+ *      3    1  kind (1 action, 2 share, 4 round: an action and a critic share in one message)
  *      4    4  run tag: hashString(run id), u32
  *      8    2  agent id, u16
  *     10    4  step, u32
@@ -15,7 +15,13 @@
  *     18    …  payload
  *              action: action u32, state hash u32 (8 bytes)
  *              share:  float32 × dimension
+ *              round:  action u32, state hash u32, share step u32, float32 × dimension
  * ```
+ *
+ * A round message carries what an agent publishes in one round, its action a^i_step and its
+ * critic share of iteration `share step`, under one signature: senders use it on the action
+ * topic when every agent receives the share anyway or it is small (see Libp2pTransport); the
+ * header's step is the action's. Kind 3 is not used.
  *
  * `decode` checks the structure (and, given expectations, run, agent, dimension) and that every
  * float is finite; `MessageValidator` adds what depends on the run and the moment: the sender's
@@ -30,9 +36,12 @@ export const WIRE_MAGIC_1 = 0x41; // 'A'
 export const WIRE_VERSION = 1;
 export const KIND_ACTION = 1;
 export const KIND_SHARE = 2;
+export const KIND_ROUND = 4;
 export const HEADER_BYTES = 18;
 export const ACTION_PAYLOAD_BYTES = 8;
 export const ACTION_MESSAGE_BYTES = HEADER_BYTES + ACTION_PAYLOAD_BYTES;
+/** Round payload bytes before the floats: action, state hash, share step. */
+export const ROUND_FIXED_BYTES = 12;
 export const MAX_AGENT_ID = 0xffff;
 export const MAX_U32 = 0xffffffff;
 
@@ -76,7 +85,9 @@ export type Rejection = DecodeError<RejectReason>;
 
 export type DecodedMessage =
   | { readonly kind: 'action'; readonly runTag: number; readonly message: ActionMessage }
-  | { readonly kind: 'share'; readonly runTag: number; readonly message: ShareMessage };
+  | { readonly kind: 'share'; readonly runTag: number; readonly message: ShareMessage }
+  /** A round message: the action (`message`) and the critic share (`share`) of one agent. */
+  | { readonly kind: 'round'; readonly runTag: number; readonly message: ActionMessage; readonly share: ShareMessage };
 
 export type DecodeResult = DecodedMessage | DecodeError;
 
@@ -153,13 +164,42 @@ export function encodeShare(runTag: number, message: ShareMessage): Uint8Array {
   return bytes;
 }
 
+/**
+ * Encodes a round message: an action and the same agent's critic share (any iteration: the
+ * Agent sends its share of iteration step − actionLead with its action of round `step`).
+ */
+export function encodeRound(runTag: number, action: ActionMessage, share: ShareMessage): Uint8Array {
+  checkU32('run tag', runTag);
+  checkAgent(action.agent);
+  if (share.agent !== action.agent) throw new RangeError(`wire: a round message carries one agent's action and share, got agents ${action.agent} and ${share.agent}`);
+  checkU32('step', action.step);
+  checkU32('share step', share.step);
+  checkU32('action', action.action);
+  checkU32('state hash', action.stateHash);
+  const floats = share.share;
+  const payloadBytes = ROUND_FIXED_BYTES + floats.length * 4;
+  const bytes = new Uint8Array(HEADER_BYTES + payloadBytes);
+  const view = new DataView(bytes.buffer);
+  writeHeader(view, bytes, KIND_ROUND, runTag, action.agent, action.step, payloadBytes);
+  view.setUint32(HEADER_BYTES, action.action, true);
+  view.setUint32(HEADER_BYTES + 4, action.stateHash, true);
+  view.setUint32(HEADER_BYTES + 8, share.step, true);
+  const at = HEADER_BYTES + ROUND_FIXED_BYTES;
+  if (LITTLE_ENDIAN) {
+    bytes.set(new Uint8Array(floats.buffer, floats.byteOffset, floats.length * 4), at);
+  } else {
+    for (let index = 0; index < floats.length; index++) view.setFloat32(at + index * 4, floats[index], true);
+  }
+  return bytes;
+}
+
 function fail<R extends RejectReason>(reason: R, detail: string): DecodeError<R> {
   return { kind: 'error', reason, detail };
 }
 
 /** The fixed-size header of a message whose structure has been checked. */
 export interface WireHeader {
-  readonly kind: 'action' | 'share';
+  readonly kind: 'action' | 'share' | 'round';
   readonly runTag: number;
   readonly agent: number;
   readonly step: number;
@@ -176,17 +216,20 @@ export function decodeHeader(bytes: Uint8Array, expect: DecodeExpectations = {})
   if (bytes[0] !== WIRE_MAGIC_0 || bytes[1] !== WIRE_MAGIC_1) return fail('magic', 'bad magic');
   if (bytes[2] !== WIRE_VERSION) return fail('version', `version ${bytes[2]}, expected ${WIRE_VERSION}`);
   const kindByte = bytes[3];
-  if (kindByte !== KIND_ACTION && kindByte !== KIND_SHARE) return fail('kind', `unknown kind ${kindByte}`);
+  if (kindByte !== KIND_ACTION && kindByte !== KIND_SHARE && kindByte !== KIND_ROUND) return fail('kind', `unknown kind ${kindByte}`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const payloadBytes = view.getUint32(14, true);
   if (bytes.length !== HEADER_BYTES + payloadBytes) {
     return fail('size', `payload length ${payloadBytes} does not match the ${bytes.length - HEADER_BYTES} bytes after the header`);
   }
-  const kind = kindByte === KIND_ACTION ? 'action' : 'share';
+  const kind = kindByte === KIND_ACTION ? 'action' : kindByte === KIND_SHARE ? 'share' : 'round';
   if (kind === 'action' && payloadBytes !== ACTION_PAYLOAD_BYTES) {
     return fail('size', `action payload of ${payloadBytes} bytes, expected ${ACTION_PAYLOAD_BYTES}`);
   }
   if (kind === 'share' && payloadBytes % 4 !== 0) return fail('size', `share payload of ${payloadBytes} bytes is not a whole number of float32`);
+  if (kind === 'round' && (payloadBytes < ROUND_FIXED_BYTES || payloadBytes % 4 !== 0)) {
+    return fail('size', `round payload of ${payloadBytes} bytes is not ${ROUND_FIXED_BYTES} bytes and a whole number of float32`);
+  }
   const runTag = view.getUint32(4, true);
   if (expect.runTag !== undefined && runTag !== expect.runTag) return fail('run', `run tag ${runTag}, expected ${expect.runTag}`);
   const agent = view.getUint16(8, true);
@@ -209,22 +252,35 @@ export function decodePayload(bytes: Uint8Array, header: WireHeader, expect: Dec
     const stateHash = view.getUint32(HEADER_BYTES + 4, true);
     return { kind: 'action', runTag, message: { agent, step, action, stateHash } };
   }
-  const dimension = header.payloadBytes / 4;
+  const at = header.kind === 'round' ? HEADER_BYTES + ROUND_FIXED_BYTES : HEADER_BYTES;
+  const floatBytes = header.payloadBytes - (at - HEADER_BYTES);
+  const share = readFloats(bytes, view, at, floatBytes, expect);
+  if (!(share instanceof Float32Array)) return share;
+  if (header.kind === 'share') return { kind: 'share', runTag, message: { agent, step, share } };
+  const action = view.getUint32(HEADER_BYTES, true);
+  const stateHash = view.getUint32(HEADER_BYTES + 4, true);
+  const shareStep = view.getUint32(HEADER_BYTES + 8, true);
+  return { kind: 'round', runTag, message: { agent, step, action, stateHash }, share: { agent, step: shareStep, share } };
+}
+
+/** The floats of a share (checked: dimension, every float finite), copied out of the buffer. */
+function readFloats(bytes: Uint8Array, view: DataView, at: number, floatBytes: number, expect: DecodeExpectations): Float32Array | DecodeError {
+  const dimension = floatBytes / 4;
   if (expect.shareDimension !== undefined && dimension !== expect.shareDimension) {
     return fail('dimension', `share of dimension ${dimension}, expected ${expect.shareDimension}`);
   }
   const share = new Float32Array(dimension);
   if (LITTLE_ENDIAN) {
-    new Uint8Array(share.buffer).set(bytes.subarray(HEADER_BYTES, HEADER_BYTES + header.payloadBytes));
+    new Uint8Array(share.buffer).set(bytes.subarray(at, at + floatBytes));
   } else {
-    for (let index = 0; index < dimension; index++) share[index] = view.getFloat32(HEADER_BYTES + index * 4, true);
+    for (let index = 0; index < dimension; index++) share[index] = view.getFloat32(at + index * 4, true);
   }
   for (let index = 0; index < dimension; index++) {
     const value = share[index];
     // value - value is 0 for every finite float, NaN for NaN and ±Infinity.
     if (value - value !== 0) return fail('non-finite', `share[${index}] is ${value}`);
   }
-  return { kind: 'share', runTag, message: { agent, step, share } };
+  return share;
 }
 
 /**
@@ -305,7 +361,9 @@ export class MessageValidator {
       return this.reject(fail('sender', `agent ${agent} is ${expected} in the run config, but the message was signed by ${sender ?? 'nobody'}`));
     }
     if (topic !== undefined) {
-      if (topic.kind !== header.kind) return this.reject(fail('topic', `${header.kind} message on a ${topic.kind} topic`));
+      // Round messages (an action with a share) travel on the action topic.
+      const topicKind = header.kind === 'round' ? 'action' : header.kind;
+      if (topic.kind !== topicKind) return this.reject(fail('topic', `${header.kind} message on a ${topic.kind} topic`));
       if (topic.kind === 'share' && topic.agent !== agent) {
         return this.reject(fail('topic', `share of agent ${agent} on the share topic of agent ${topic.agent}`));
       }
@@ -315,6 +373,13 @@ export class MessageValidator {
       const { lag, ahead } = this.options.window;
       if (step < current - lag || step > current + ahead) {
         return this.reject(fail('step', `step ${step} outside [${current - lag}, ${current + ahead}]`));
+      }
+    }
+    if (header.kind === 'round') {
+      const shareStep = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(HEADER_BYTES + 8, true);
+      if (shareStep > step) return this.reject(fail('step', `share step ${shareStep} after the action step ${step}`));
+      if (current !== undefined && shareStep < current - this.options.window.lag) {
+        return this.reject(fail('step', `share step ${shareStep} below ${current - this.options.window.lag}`));
       }
     }
     const decoded = decodePayload(bytes, header, this.expect);

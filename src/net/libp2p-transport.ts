@@ -22,6 +22,8 @@
  * - Connections: every directory peer with addresses is dialled and redialled forever with
  *   exponential back-off (1 s doubling, capped at 10 s); @libp2p/bootstrap would dial once.
  *   By default only directory peers may connect at all (connection gater).
+ * - Discovery (option `mdns`): mDNS with a per-run service tag; a discovered directory peer is
+ *   dialled (and redialled) at the addresses it announced, so the run config may give none.
  */
 import { createLibp2p, type Libp2p } from 'libp2p';
 import { tcp } from '@libp2p/tcp';
@@ -31,11 +33,16 @@ import { identify, type Identify } from '@libp2p/identify';
 import { gossipsub, TopicValidatorResult, type GossipSub, type Message } from '@libp2p/gossipsub';
 import { createTopicScoreParams } from '@libp2p/gossipsub/score';
 import { preSharedKey } from '@libp2p/pnet';
+import { mdns } from '@libp2p/mdns';
 import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id';
-import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
-import type { PeerId, PrivateKey } from '@libp2p/interface';
+import { CODE_P2P, multiaddr, type Multiaddr } from '@multiformats/multiaddr';
+import type { AbortOptions, Ed25519PrivateKey, PeerId, PeerInfo, PrivateKey } from '@libp2p/interface';
+import { createPrivateKey, createPublicKey, sign as cryptoSign, verify as cryptoVerify, type KeyObject } from 'node:crypto';
+import { StreamState, YamuxStream } from '@libp2p/yamux/stream';
+import { Socket } from 'node:net';
 import {
   encodeAction,
+  encodeRound,
   encodeShare,
   MessageValidator,
   runTagOf,
@@ -90,11 +97,52 @@ export interface Libp2pTransportOptions {
   readonly denyUnknownPeers?: boolean;
   /** Reject start() after this long if peers are still missing (default: wait until stop()). */
   readonly startTimeoutMs?: number;
-  /** Gossipsub mesh degree; default D 2, Dlo 1, Dhi 4 (every agent dials every agent, and
-   * publishes are flooded to all subscribers, so the mesh only adds redundancy). */
+  /** Gossipsub mesh degree; default none (D = Dlo = Dhi = 0). Every agent is connected to every
+   * agent (start() waits for it) and publishes are flooded to all subscribers, so a mesh only
+   * forwards duplicates: with D 2 each agent re-sent every message it received to 2 more peers,
+   * which dropped it as a duplicate. Lost messages are recovered by the Agent's re-publishing. */
   readonly mesh?: MeshDegree;
+  /** IHAVE/IWANT gossip (a second way to recover lost messages through third peers): peers told
+   * per topic and heartbeat (Dlazy, default 0: off), heartbeats of message ids advertised
+   * (default 1), heartbeat interval (default 1000 ms). */
+  readonly gossip?: { readonly lazyDegree?: number; readonly historyHeartbeats?: number; readonly heartbeatMs?: number };
+  /**
+   * Work-arounds for per-message costs in the libp2p stack (each default true; see the functions
+   * of the same names): `coalesceWrites` (one writev per frame instead of two writes, per TCP
+   * connection), `lazyWindowUpdates` (yamux window updates at half the window instead of after
+   * every frame; process-wide) and `cachedVerifyKeys` (Ed25519 public keys imported once, not at
+   * every signature check; process-wide). The process-wide ones stay once applied.
+   */
+  readonly workarounds?: { readonly coalesceWrites?: boolean; readonly lazyWindowUpdates?: boolean; readonly cachedVerifyKeys?: boolean };
+  /**
+   * Re-publish throttle. The Agent re-publishes its round messages on a fixed tick while it waits
+   * (gossipsub does not retransmit), and every re-publish is a new signed message that every
+   * receiver verifies again. When set, a message already sent for the same (kind, step) goes out
+   * again only after `initialMs`, then after doubling intervals up to `maxMs`: a slow agent is
+   * not buried under its waiting peers' re-publishes (without it, 8 agents on 2 busy cores fell
+   * into a congestion collapse: queues of stale re-publishes, rounds of tens of seconds).
+   * Default: off (every publish goes out).
+   */
+  readonly republishBackoff?: { readonly initialMs: number; readonly maxMs: number };
+  /**
+   * Send a round's action and critic share as one signed round message on the action topic
+   * (the share still reaches only the handlers of its readers). Halves the messages each agent
+   * signs, sends, receives and verifies per round. Default: when every other agent reads this
+   * agent's share anyway (time-varying graphs, complete graphs) or the share is at most 4 KiB
+   * (then sending it to non-readers costs less than a second message to the readers).
+   */
+  readonly mergeRounds?: boolean;
   /** Redial back-off: first delay and cap in ms (default 1000 and 10000). */
   readonly redial?: { readonly initialMs?: number; readonly maxMs?: number };
+  /**
+   * LAN discovery by mDNS (service tag `mdnsServiceTag(runId)`, so other runs are never seen):
+   * every discovered peer that the directory lists is dialled (and redialled) at the addresses it
+   * announced, so a directory entry may have no addresses at all. Query interval default 5000 ms.
+   */
+  readonly mdns?: boolean | { readonly intervalMs?: number };
+  /** Addresses to announce (identify, mDNS) instead of the listen addresses, e.g. the LAN
+   * address when listening on 0.0.0.0. */
+  readonly announce?: readonly string[];
 }
 
 export interface Libp2pTransportStats extends TransportStats {
@@ -105,6 +153,10 @@ export interface Libp2pTransportStats extends TransportStats {
   publishErrors: number;
   /** Exceptions thrown by the handlers (caught and logged). */
   handlerErrors: number;
+  /** Re-publishes (a second or later send of the same kind and step) that went out. */
+  republished: number;
+  /** Re-publishes held back by `republishBackoff`. */
+  republishesThrottled: number;
 }
 
 export function actionTopic(runId: string): string {
@@ -113,6 +165,16 @@ export function actionTopic(runId: string): string {
 
 export function shareTopic(runId: string, agent: number): string {
   return `/netac/${runId}/share/${agent}/1`;
+}
+
+/**
+ * The mDNS service tag (the PTR name queried) of a run: agents of other runs on the same LAN
+ * query and answer another name, so they never discover each other. One DNS label of at most
+ * 56 characters: the run id ('.' → '-', first 40 characters) and its 32-bit run tag in hex.
+ */
+export function mdnsServiceTag(runId: string): string {
+  const readable = runId.replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 40);
+  return `_netac-${readable}-${runTagOf(runId).toString(16).padStart(8, '0')}._udp.local`;
 }
 
 // A type alias, not an interface: libp2p's ServiceMap needs the implicit index signature.
@@ -137,22 +199,176 @@ interface DialState {
 
 const DEFAULT_LISTEN = ['/ip4/127.0.0.1/tcp/0'];
 const DEFAULT_WINDOW: StepWindow = { lag: 32, ahead: 32 };
-const DEFAULT_MESH: MeshDegree = { D: 2, Dlo: 1, Dhi: 4 };
+const NO_MESH: MeshDegree = { D: 0, Dlo: 0, Dhi: 0 };
+
+/**
+ * Coalesces the writes of one frame into one syscall: @libp2p/tcp writes each buffer of a frame
+ * with its own socket.write (Noise: the 2-byte length, then the ciphertext), i.e. two syscalls
+ * and two TCP segments per message with Nagle off. Corking the socket for the duration of one
+ * sendData call turns them into one writev, with no added latency (uncork flushes at once).
+ * Applied per connection from the connection gater, to the raw TCP connection; anything else
+ * (another transport, another @libp2p/tcp shape) is left alone.
+ */
+function coalesceFrameWrites(maConn: unknown): void {
+  const connection = maConn as { socket?: unknown; sendData?: (data: unknown) => unknown; netacCoalesced?: boolean };
+  if (!(connection.socket instanceof Socket) || typeof connection.sendData !== 'function' || connection.netacCoalesced === true) return;
+  const socket = connection.socket;
+  const sendData = connection.sendData;
+  connection.netacCoalesced = true;
+  connection.sendData = function (this: unknown, data: unknown) {
+    socket.cork();
+    try {
+      return sendData.call(this, data);
+    } finally {
+      socket.uncork();
+    }
+  };
+}
+
+let windowUpdatesPatched = false;
+
+/**
+ * @libp2p/yamux 8 sends a WINDOW_UPDATE frame after *every* data frame it receives, so each
+ * gossipsub message costs a second frame (encrypt, write, read, decrypt) in the other direction.
+ * go-yamux and the yamux spec only send one once the unused window falls to half. This makes
+ * YamuxStream do the same (process-wide, once): skip the update while more than half of the
+ * receive window is unused, on an established stream (updates that carry SYN/ACK flags, and any
+ * stream state this does not know, go through unchanged). Flow control stays intact: the sender
+ * always has at least half a window (≥ 128 KiB) of credit.
+ */
+function lazyWindowUpdates(): void {
+  if (windowUpdatesPatched) return;
+  windowUpdatesPatched = true;
+  const prototype = YamuxStream.prototype as unknown as Record<string, unknown>;
+  const original = prototype.sendWindowUpdate;
+  if (typeof original !== 'function') return;
+  prototype.sendWindowUpdate = function (this: { state?: unknown; recvWindow?: unknown; recvWindowCapacity?: unknown }) {
+    const { state, recvWindow, recvWindowCapacity } = this;
+    const established = state === StreamState.Established || state === StreamState.SYNSent;
+    if (established && typeof recvWindow === 'number' && typeof recvWindowCapacity === 'number' && recvWindowCapacity > recvWindow / 2) return;
+    (original as (this: unknown) => void).call(this);
+  };
+}
+
+let verifyKeysPatched = false;
+
+/**
+ * @libp2p/crypto imports the sender's Ed25519 public key from JWK for every signature it checks
+ * (FACTS: +3% of an agent's CPU). This keeps one node:crypto KeyObject per public key (a run has a
+ * handful; at most 4096 are kept) and verifies with it: the same OpenSSL call, the same answer.
+ * Process-wide, once; checked on a fresh signature (valid and tampered) before it stays in place.
+ */
+function cachedVerifyKeys(privateKey: PrivateKey): void {
+  if (verifyKeysPatched || privateKey.type !== 'Ed25519') return;
+  verifyKeysPatched = true;
+  const prototype = Object.getPrototypeOf(privateKey.publicKey) as Record<string, unknown>;
+  const original = prototype.verify;
+  if (typeof original !== 'function') return;
+  const keyObjects = new Map<string, KeyObject>();
+  const fast = function (this: { type?: unknown; raw?: unknown }, data: unknown, signature: unknown, options?: AbortOptions): unknown {
+    const raw = this.raw;
+    if (this.type !== 'Ed25519' || !(raw instanceof Uint8Array) || raw.length !== 32 || !(data instanceof Uint8Array) || !(signature instanceof Uint8Array) || signature.length !== 64) {
+      return (original as (...args: unknown[]) => unknown).call(this, data, signature, options);
+    }
+    options?.signal?.throwIfAborted();
+    const id = latin1(raw);
+    let keyObject = keyObjects.get(id);
+    if (keyObject === undefined) {
+      keyObject = createPublicKey({ format: 'jwk', key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(raw).toString('base64url') } });
+      if (keyObjects.size < 4096) keyObjects.set(id, keyObject);
+    }
+    return cryptoVerify(null, data, keyObject, signature);
+  };
+  try {
+    const probe = new TextEncoder().encode('netac verify self-check');
+    const signature = privateKey.sign(probe);
+    if (signature instanceof Promise) return;
+    const tampered = Uint8Array.from(signature);
+    tampered[0] ^= 1;
+    const publicKey = privateKey.publicKey;
+    const agrees = (sig: Uint8Array) => fast.call(publicKey, probe, sig) === (original as (...args: unknown[]) => unknown).call(publicKey, probe, sig);
+    if (fast.call(publicKey, probe, signature) === true && agrees(signature) && agrees(tampered)) prototype.verify = fast;
+  } catch {
+    // Leave @libp2p/crypto's verify in place.
+  }
+}
+
+/** Shares up to this size ride with the action to every agent (see `mergeRounds`). */
+const MERGE_MAX_SHARE_BYTES = 4096;
+/** Sent-message records older than this many steps behind the newest are forgotten. */
+const SENT_HISTORY_STEPS = 8;
 const READY_POLL_MS = 200;
+/** Stream watchdog: period, and checks in a row without a gossipsub stream before hanging up. */
+const STREAM_CHECK_MS = 1000;
+const STREAM_CHECKS = 4;
 
 function latin1(bytes: Uint8Array | undefined): string {
   if (bytes === undefined) return '';
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
 }
 
+/**
+ * Fast message id (gossipsub looks it up before verifying the signature, so a duplicate costs no
+ * Ed25519 verification): the raw origin and seqno bytes as one latin1 string (no BigInt).
+ */
+function fastMessageId(rpc: { from?: Uint8Array; seqno?: Uint8Array }): string {
+  return latin1(rpc.from) + latin1(rpc.seqno);
+}
+
+/** Origin multihash bytes by peer id string (a run has a handful of origins). */
+const originBytes = new Map<string, Uint8Array>();
+
 /** Spec'd message id: origin multihash + 8-byte big-endian seqno (never the content). */
 function messageId(msg: Message): Uint8Array {
   if (msg.type !== 'signed') throw new Error('netac: unsigned message (StrictSign expected)');
-  const origin = msg.from.toMultihash().bytes;
+  const key = msg.from.toString();
+  let origin = originBytes.get(key);
+  if (origin === undefined) {
+    origin = msg.from.toMultihash().bytes;
+    if (originBytes.size < 4096) originBytes.set(key, origin);
+  }
   const id = new Uint8Array(origin.length + 8);
   id.set(origin, 0);
   new DataView(id.buffer).setBigUint64(origin.length, BigInt.asUintN(64, msg.sequenceNumber), false);
   return id;
+}
+
+/**
+ * The node's private key with Ed25519 signing through one cached node:crypto KeyObject.
+ * @libp2p/crypto imports the key from JWK on every sign (about half the cost of a signature);
+ * Ed25519 signatures are deterministic, so the bytes are the same (checked once here; any other
+ * key type, or a mismatch, keeps the original key).
+ */
+function withCachedSigner(key: PrivateKey): PrivateKey {
+  if (key.type !== 'Ed25519' || key.raw.length !== 64) return key;
+  const original = key;
+  try {
+    const keyObject = createPrivateKey({
+      format: 'jwk',
+      key: {
+        kty: 'OKP',
+        crv: 'Ed25519',
+        d: Buffer.from(key.raw.subarray(0, 32)).toString('base64url'),
+        x: Buffer.from(key.publicKey.raw).toString('base64url'),
+      },
+    });
+    const fast: Ed25519PrivateKey = {
+      type: 'Ed25519',
+      raw: original.raw,
+      publicKey: original.publicKey,
+      equals: (other?: unknown) => original.equals(other),
+      sign(data: Parameters<Ed25519PrivateKey['sign']>[0], options?: AbortOptions): Uint8Array {
+        options?.signal?.throwIfAborted();
+        return cryptoSign(null, data instanceof Uint8Array ? data : data.subarray(), keyObject);
+      },
+    };
+    const probe = new TextEncoder().encode('netac signer self-check');
+    const expected = original.sign(probe);
+    if (expected instanceof Promise) return original;
+    return Buffer.from(fast.sign(probe) as Uint8Array).equals(expected) ? fast : original;
+  } catch {
+    return original;
+  }
 }
 
 function errorText(error: unknown): string {
@@ -182,6 +398,13 @@ export class Libp2pTransport implements Transport {
   /** Topics this agent subscribes to: the action topic and its share sources' topics. */
   private readonly subscriptions: string[] = [];
   private readonly dialStates = new Map<number, DialState>();
+  /** Addresses directory peers announced by mDNS (dialled after the configured ones). */
+  private readonly discovered = new Map<number, Multiaddr[]>();
+  /** Peers found by mDNS that the directory does not list (logged once each, never dialled). */
+  private readonly ignoredDiscoveries = new Set<string>();
+  /** Consecutive watchdog checks that found a connected peer with no gossipsub stream to it. */
+  private readonly streamless = new Map<number, number>();
+  private streamWatch: ReturnType<typeof setInterval> | undefined;
   /** Decoded messages between the validator and the 'message' event (same Message object). */
   private readonly accepted = new WeakMap<Message, DecodedMessage>();
   private node: Libp2p<Services> | undefined;
@@ -190,6 +413,15 @@ export class Libp2pTransport implements Transport {
   private currentStep: number | undefined;
   private stopped = false;
   private stopWaiting: ((error: Error) => void) | undefined;
+  /** Sends by (step, kind) of the last few steps: when last sent and how often (re-publishes). */
+  private readonly sent = new Map<number, { at: number; sends: number }>();
+  /** Send actions and shares of a round as one round message (see `mergeRounds`). */
+  private readonly mergeRounds: boolean;
+  /** An action waiting (until the end of the tick) for the share of its round. */
+  private heldAction: ActionMessage | undefined;
+  /** Agents whose shares this agent reads. */
+  private readonly shareSources: ReadonlySet<number>;
+  private newestSentStep = 0;
   private lastRejectLog = 0;
   private suppressedRejectLogs = 0;
 
@@ -261,6 +493,10 @@ export class Libp2pTransport implements Transport {
     for (const agent of new Set(options.shareSources)) {
       if (agent !== options.agent) this.subscriptions.push(shareTopic(options.runId, agent));
     }
+    this.shareSources = new Set(options.shareSources.filter((agent) => agent !== options.agent));
+    const readers = new Set((options.shareReaders ?? options.shareSources).filter((agent) => agent !== options.agent));
+    this.mergeRounds =
+      options.mergeRounds ?? (readers.size >= this.directory.size - 1 || options.shareDimension * 4 <= MERGE_MAX_SHARE_BYTES);
 
     this.validator = new MessageValidator({
       runTag: this.runTag,
@@ -279,6 +515,8 @@ export class Libp2pTransport implements Transport {
       publishedToNobody: 0,
       publishErrors: 0,
       handlerErrors: 0,
+      republished: 0,
+      republishesThrottled: 0,
     };
   }
 
@@ -355,23 +593,42 @@ export class Libp2pTransport implements Transport {
       invalidMessageDeliveriesWeight: -1,
       invalidMessageDeliveriesDecay: 0.5,
     });
-    const mesh = options.mesh ?? DEFAULT_MESH;
+    const mesh = options.mesh ?? NO_MESH;
+    const gossip = options.gossip ?? {};
+    const workarounds = options.workarounds ?? {};
+    if (workarounds.lazyWindowUpdates !== false) lazyWindowUpdates();
+    if (workarounds.cachedVerifyKeys !== false) cachedVerifyKeys(options.privateKey);
+    const coalesce = workarounds.coalesceWrites !== false;
+    const historyHeartbeats = gossip.historyHeartbeats ?? 1;
     const node = await createLibp2p<Services>({
-      privateKey: options.privateKey,
+      privateKey: withCachedSigner(options.privateKey),
       start: false,
-      addresses: { listen: [...(options.listen ?? DEFAULT_LISTEN)] },
+      addresses: {
+        listen: [...(options.listen ?? DEFAULT_LISTEN)],
+        ...(options.announce !== undefined && options.announce.length > 0 ? { announce: [...options.announce] } : {}),
+      },
       transports: [tcp()],
       connectionEncrypters: [noise()],
       streamMuxers: [yamux()],
       ...(options.swarmKey !== undefined ? { connectionProtector: preSharedKey({ psk: options.swarmKey }) } : {}),
-      ...(options.denyUnknownPeers === false
-        ? {}
-        : {
-            connectionGater: {
+      ...(options.mdns !== undefined && options.mdns !== false ? { peerDiscovery: [this.mdnsDiscovery()] } : {}),
+      connectionGater: {
+        // Not a filter: the first place a raw connection passes through (see coalesceFrameWrites).
+        denyInboundConnection: (maConn: unknown) => {
+          if (coalesce) coalesceFrameWrites(maConn);
+          return false;
+        },
+        denyOutboundConnection: (_peerId: PeerId, maConn: unknown) => {
+          if (coalesce) coalesceFrameWrites(maConn);
+          return false;
+        },
+        ...(options.denyUnknownPeers === false
+          ? {}
+          : {
               denyInboundEncryptedConnection: (peerId: PeerId) => !listed(peerId),
               denyOutboundEncryptedConnection: (peerId: PeerId) => !listed(peerId),
-            },
-          }),
+            }),
+      },
       connectionManager: {
         maxConnections: capacity,
         // FACTS: the default (5 per second per remote IP) resets dials when more than 5 local
@@ -389,16 +646,22 @@ export class Libp2pTransport implements Transport {
           fallbackToFloodsub: false,
           allowPublishToZeroTopicPeers: true,
           ignoreDuplicatePublishError: true,
-          fastMsgIdFn: (rpc) => latin1(rpc.from) + '/' + latin1(rpc.seqno),
+          fastMsgIdFn: fastMessageId,
           msgIdFn: messageId,
           msgIdToStrFn: latin1,
           seenTTL: 30_000,
+          // One encoding per publish for all its recipients.
+          batchPublish: true,
           D: mesh.D,
           Dlo: mesh.Dlo,
           Dhi: mesh.Dhi,
-          Dout: Math.min(mesh.Dlo - 1, Math.floor(mesh.D / 2)),
+          Dout: Math.max(0, Math.min(mesh.Dlo - 1, Math.floor(mesh.D / 2))),
           Dscore: Math.min(mesh.Dlo, 4),
-          Dlazy: Math.max(mesh.D, 2),
+          Dlazy: gossip.lazyDegree ?? 0,
+          gossipFactor: 0,
+          heartbeatInterval: gossip.heartbeatMs ?? 1000,
+          mcacheGossip: historyHeartbeats,
+          mcacheLength: Math.max(5, historyHeartbeats),
           allowedTopics,
           scoreParams: {
             IPColocationFactorWeight: 0,
@@ -430,22 +693,51 @@ export class Libp2pTransport implements Transport {
       throw new Error(`agent ${this.agent}: transport stopped while starting`);
     }
     this.log(`listening on ${this.listenAddresses().join(' ')}`);
+    this.streamWatch = setInterval(() => this.checkStreams(), STREAM_CHECK_MS);
+    this.streamWatch.unref();
   }
 
   publishAction(message: ActionMessage): void {
     this.noteStep(message.step);
-    this.publish(this.actTopic, encodeAction(this.runTag, message));
+    if (!this.mergeRounds || this.node === undefined || this.stopped) {
+      this.sendAction(message);
+      return;
+    }
+    // The Agent publishes a round's share right after its action, in the same tick: hold the
+    // action until then (or until the tick ends) so that both go out as one round message.
+    if (this.heldAction !== undefined) this.sendAction(this.heldAction);
+    this.heldAction = message;
+    queueMicrotask(() => {
+      if (this.heldAction !== message) return;
+      this.heldAction = undefined;
+      if (!this.stopped) this.sendAction(message);
+    });
   }
 
   publishShare(message: ShareMessage): void {
     this.noteStep(message.step);
-    this.publish(this.ownShareTopic, encodeShare(this.runTag, message));
+    const action = this.heldAction;
+    if (action !== undefined && action.agent === message.agent) {
+      this.heldAction = undefined;
+      // One message, one throttle record (the action's): the share is sent whenever it is.
+      if (!this.maySend(action.step, 0)) return;
+      this.publish(this.actTopic, encodeRound(this.runTag, action, message), 2);
+      return;
+    }
+    if (!this.maySend(message.step, 1)) return;
+    this.publish(this.ownShareTopic, encodeShare(this.runTag, message), 1);
+  }
+
+  private sendAction(message: ActionMessage): void {
+    if (!this.maySend(message.step, 0)) return;
+    this.publish(this.actTopic, encodeAction(this.runTag, message), 1);
   }
 
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
     for (const state of this.dialStates.values()) clearTimeout(state.timer);
+    clearInterval(this.streamWatch);
     this.stopWaiting?.(new Error(`agent ${this.agent}: transport stopped before its peers were ready`));
     this.handlers = undefined;
     await this.listening?.catch(() => undefined);
@@ -458,10 +750,35 @@ export class Libp2pTransport implements Transport {
     if (this.currentStep === undefined || step > this.currentStep) this.currentStep = step;
   }
 
-  private publish(topic: string, bytes: Uint8Array): void {
+  /** Counts re-publishes and applies `republishBackoff`: false when this send is held back. */
+  private maySend(step: number, kind: 0 | 1): boolean {
+    const key = step * 2 + kind;
+    const now = performance.now();
+    const record = this.sent.get(key);
+    if (record === undefined) {
+      this.sent.set(key, { at: now, sends: 1 });
+      if (step > this.newestSentStep) {
+        this.newestSentStep = step;
+        for (const old of this.sent.keys()) if (old < (step - SENT_HISTORY_STEPS) * 2) this.sent.delete(old);
+      }
+      return true;
+    }
+    const backoff = this.options.republishBackoff;
+    if (backoff !== undefined && now - record.at < Math.min(backoff.initialMs * 2 ** (record.sends - 1), backoff.maxMs)) {
+      this.stats.republishesThrottled++;
+      return false;
+    }
+    record.at = now;
+    record.sends++;
+    this.stats.republished++;
+    return true;
+  }
+
+  /** `messages`: the actions and shares the bytes carry (a round message is two). */
+  private publish(topic: string, bytes: Uint8Array, messages: number): void {
     const node = this.node;
     if (node === undefined || this.stopped) throw new Error(`agent ${this.agent}: publish on a transport that is not running`);
-    this.stats.messagesOut++;
+    this.stats.messagesOut += messages;
     this.stats.bytesOut += bytes.length;
     node.services.pubsub.publish(topic, bytes).then(
       (result) => {
@@ -506,8 +823,16 @@ export class Libp2pTransport implements Transport {
     this.accepted.delete(message);
     this.stats.messagesIn++;
     try {
-      if (decoded.kind === 'action') handlers.onAction(decoded.message);
-      else handlers.onShare(decoded.message);
+      if (decoded.kind === 'share') {
+        handlers.onShare(decoded.message);
+      } else {
+        handlers.onAction(decoded.message);
+        // The share of a round message, for its readers only (as if it came on its share topic).
+        if (decoded.kind === 'round' && this.shareSources.has(decoded.share.agent)) {
+          this.stats.messagesIn++;
+          handlers.onShare(decoded.share);
+        }
+      }
     } catch (error) {
       this.stats.handlerErrors++;
       this.log(`${decoded.kind} handler threw: ${errorText(error)}`);
@@ -518,10 +843,102 @@ export class Libp2pTransport implements Transport {
     this.options.onLog?.(`agent ${this.agent}: ${text}`);
   }
 
+  /**
+   * The mDNS discovery service, with every answer it hears passed to onDiscovered. (libp2p's own
+   * 'peer:discovery' event fires only for peers new to its peer store, so a peer heard again, or
+   * at another address, would go unnoticed.)
+   */
+  private mdnsDiscovery(): ReturnType<typeof mdns> {
+    const setting = this.options.mdns;
+    const factory = mdns({
+      serviceTag: mdnsServiceTag(this.options.runId),
+      interval: (typeof setting === 'object' ? setting.intervalMs : undefined) ?? 5000,
+    });
+    return (components) => {
+      const service = factory(components);
+      service.addEventListener('peer', (event) => this.onDiscovered(event.detail));
+      return service;
+    };
+  }
+
+  /** A peer answered on mDNS: dial it if the directory lists it, else ignore it (logged once). */
+  private onDiscovered(info: PeerInfo): void {
+    if (this.stopped) return;
+    const id = info.id.toString();
+    const agent = this.agentOfPeer.get(id);
+    if (agent === undefined) {
+      if (!this.ignoredDiscoveries.has(id) && this.ignoredDiscoveries.size < 1000) {
+        this.ignoredDiscoveries.add(id);
+        this.log(`mDNS: ignoring peer ${id}: the run config does not list it`);
+      }
+      return;
+    }
+    if (agent === this.agent) return;
+    // A loopback address names the announcer's own machine: useless from another one, and on
+    // this one possibly another agent's port. Kept only when nothing else was announced.
+    const isLoopback = (address: Multiaddr) =>
+      address.getComponents().some((c) => (c.name === 'ip4' && c.value?.startsWith('127.') === true) || (c.name === 'ip6' && c.value === '::1'));
+    const remote = info.multiaddrs.filter((address) => !isLoopback(address));
+    const known = this.discovered.get(agent) ?? [];
+    const knownText = new Set(known.map((address) => address.toString()));
+    const added = (remote.length > 0 ? remote : info.multiaddrs)
+      .map((address) => (address.getComponents().some((c) => c.name === 'p2p') ? address : address.encapsulate(`/p2p/${id}`)))
+      .filter((address) => !knownText.has(address.toString()));
+    if (added.length > 0) {
+      // Kept (at most 16, newest first): a peer may answer on several interfaces in turn.
+      this.discovered.set(agent, [...added, ...known].slice(0, 16));
+      this.log(`mDNS: found agent ${agent} at ${added.map((address) => address.decapsulateCode(CODE_P2P).toString()).join(' ')}`);
+      const state = this.dialStates.get(agent);
+      if (state?.timer !== undefined && !state.dialing) {
+        // New addresses: dial now rather than after the back-off of the old ones.
+        clearTimeout(state.timer);
+        state.timer = undefined;
+        state.backoffMs = this.options.redial?.initialMs ?? 1000;
+      }
+    }
+    if (this.node !== undefined && this.node.getConnections(info.id).length === 0) this.scheduleDial(agent, 0);
+  }
+
+  /**
+   * Repairs a one-way link: connected to a directory peer, but gossipsub has no stream to send to
+   * it on. It happens when a connection dies unnoticed (a network outage swallowed the reset) and
+   * the peer reconnects: gossipsub keeps its outbound stream on the dead connection, drops it when
+   * a write there finally fails, and never opens one on the new connection (the peer never
+   * disconnected), so everything published to that peer is lost. After STREAM_CHECKS checks in a
+   * row: hang up; both sides redial and gossipsub starts afresh.
+   */
+  private checkStreams(): void {
+    const node = this.node;
+    if (node === undefined || this.stopped) return;
+    // Not in the typed API (see missingPeers): without it there is nothing to check.
+    const outbound = (node.services.pubsub as unknown as { streamsOutbound?: unknown }).streamsOutbound;
+    if (!(outbound instanceof Map)) return;
+    for (const [agent, peer] of this.directory) {
+      if (agent === this.agent) continue;
+      if (outbound.has(peer.peerIdString) || !node.getConnections(peer.peerId).some((c) => c.status === 'open')) {
+        this.streamless.delete(agent);
+        continue;
+      }
+      const checks = (this.streamless.get(agent) ?? 0) + 1;
+      this.streamless.set(agent, checks);
+      if (checks >= STREAM_CHECKS) {
+        this.streamless.delete(agent);
+        this.log(`connected to agent ${agent}, but gossipsub has no stream to it: reconnecting`);
+        node.hangUp(peer.peerId).catch((error: unknown) => this.log(`hanging up on agent ${agent} failed: ${errorText(error)}`));
+      }
+    }
+  }
+
+  /** Where to dial a directory peer: the run config's addresses, then those it announced on mDNS. */
+  private dialAddresses(peer: DirectoryPeer): Multiaddr[] {
+    const discovered = this.discovered.get(peer.agent);
+    return discovered === undefined ? peer.addresses : [...peer.addresses, ...discovered];
+  }
+
   private scheduleDial(agent: number, delayMs: number): void {
     if (this.stopped) return;
     const peer = this.directory.get(agent);
-    if (peer === undefined || peer.addresses.length === 0 || agent === this.agent) return;
+    if (peer === undefined || this.dialAddresses(peer).length === 0 || agent === this.agent) return;
     let state = this.dialStates.get(agent);
     if (state === undefined) {
       state = { backoffMs: this.options.redial?.initialMs ?? 1000, timer: undefined, dialing: false, failures: 0 };
@@ -541,7 +958,7 @@ export class Libp2pTransport implements Transport {
     if (node.getConnections(peer.peerId).length > 0) return; // peer:disconnect schedules the next dial
     state.dialing = true;
     try {
-      await node.dial(peer.addresses);
+      await node.dial(this.dialAddresses(peer));
       state.dialing = false;
       if (state.failures > 0) this.log(`connected to agent ${peer.agent} after ${state.failures} failed dials`);
       state.failures = 0;
@@ -553,7 +970,7 @@ export class Libp2pTransport implements Transport {
       const maxMs = this.options.redial?.maxMs ?? 10_000;
       const delay = state.backoffMs;
       if (state.failures === 1 || (delay >= maxMs && state.failures % 6 === 0)) {
-        this.log(`cannot reach agent ${peer.agent} at ${peer.addresses.join(' ')}: ${errorText(error)} (retrying in ${delay / 1000} s)`);
+        this.log(`cannot reach agent ${peer.agent} at ${this.dialAddresses(peer).join(' ')}: ${errorText(error)} (retrying in ${delay / 1000} s)`);
       }
       state.backoffMs = Math.min(delay * 2, maxMs);
       this.scheduleDial(peer.agent, delay);

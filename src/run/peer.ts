@@ -5,7 +5,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { Agent, DesyncError } from '../agent/agent.js';
+import { DesyncError } from '../agent/agent.js';
 import { JsonlMetricsWriter } from '../agent/metrics-writer.js';
 import { checkpointStore, loadCheckpoint, writeCheckpoint, type LoadedCheckpoint } from '../agent/checkpoint.js';
 import type { AgentSnapshot } from '../agent/agent.js';
@@ -14,12 +14,12 @@ import { writeStatus } from './status.js';
 import { Libp2pTransport } from '../net/libp2p-transport.js';
 import { describeFaults, FaultInjectingTransport, hasFaults } from '../net/fault-transport.js';
 import type { Transport } from '../net/transport.js';
-import { describeHostile, hostileTransform } from './faults.js';
+import { describeHostile } from './faults.js';
 import { readKeyFile, readSwarmKeyFile } from '../net/keys.js';
 import type { Logger } from '../cli/log.js';
 import { loadScenario, loadTopology } from './config.js';
 import type { ScenarioConfig } from './config-schema.js';
-import { environmentFactory, learnerFor, modelMakerFor, runParts, withAgentCount, type TopologyChoice } from './experiment.js';
+import { agentFor, selectBackendFor, environmentFactory, learnerFor, modelMakerFor, runParts, withAgentCount, type TopologyChoice } from './experiment.js';
 import { dialAddressesOf, isWildcardAddress, type RunConfig } from './run-config.js';
 
 export interface PeerOptions {
@@ -27,8 +27,11 @@ export interface PeerOptions {
   readonly agent: number;
   readonly logger: Logger;
   readonly signal?: AbortSignal;
-  /** Re-publish period while a round waits (ms). */
+  /** Re-publish period while a round waits (ms); default 100. */
   readonly republishMs?: number;
+  /** Re-publish back-off of the transport (see Libp2pTransportOptions.republishBackoff);
+   * default 200 ms doubling to 1600 ms. */
+  readonly republishBackoff?: { readonly initialMs: number; readonly maxMs: number };
   /** Listen addresses overriding the run config's (e.g. /ip4/0.0.0.0/tcp/4001). */
   readonly listen?: readonly string[];
 }
@@ -52,6 +55,11 @@ export function runExperiment(run: RunConfig): { scenario: ScenarioConfig; choic
     run.topology === 'centralized' || run.topology === 'independent' ? run.topology : loadTopology(run.topology);
   return { scenario, choice };
 }
+
+/** Re-publish tick of the Agent while a round waits. The transport's back-off decides what
+ * actually goes out again, so this only bounds how late a re-publish can be. */
+const DEFAULT_REPUBLISH_MS = 100;
+const DEFAULT_REPUBLISH_BACKOFF = { initialMs: 200, maxMs: 1600 };
 
 export async function runPeer(options: PeerOptions): Promise<PeerResult> {
   const { run, logger } = options;
@@ -77,17 +85,13 @@ export async function runPeer(options: PeerOptions): Promise<PeerResult> {
   }
   for (const reason of resumed?.rejected ?? []) logger.error({ event: 'checkpoint-refused' }, `${reason}; using the previous checkpoint`);
   const writer = new JsonlMetricsWriter(directory, entry.id, { append: resumed !== undefined });
-  const agent = new Agent({
-    agent: entry.id,
+  const agent = agentFor({
+    scenario,
+    parts,
     env,
     learner,
-    topology: parts.topology,
-    consensusRule: parts.consensusRule,
-    rewardMode: parts.rewardMode,
-    steps: scenario.steps,
-    metricsEvery: scenario.metricsEvery,
-    now: () => performance.now(),
-    tamperShare: hostileTransform(run.faults, entry.id),
+    agent: entry.id,
+    faults: run.faults,
     sink: {
       learning(record) {
         writer.learning(record);
@@ -154,6 +158,7 @@ export async function runPeer(options: PeerOptions): Promise<PeerResult> {
     swarmKey: run.swarmKey ? await readSwarmKeyFile(run.swarmKey) : undefined,
     initialStep: agent.round,
     denyUnknownPeers: run.denyUnknownPeers,
+    republishBackoff: options.republishBackoff ?? DEFAULT_REPUBLISH_BACKOFF,
     onLog: (line) => logger.info({ event: 'net' }, line),
   });
   const transport: Transport = hasFaults(run.faults) ? new FaultInjectingTransport(network, run.faults, run.seed) : network;
@@ -162,8 +167,9 @@ export async function runPeer(options: PeerOptions): Promise<PeerResult> {
     logger.warn({ event: 'faults' }, `FAULT INJECTION ON: ${[describeFaults(run.faults), describeHostile(run.faults)].filter(Boolean).join('; ')}`);
   }
   if (parts.shareDeadlineMs !== null) logger.info({ event: 'deadline' }, `share deadline ${parts.shareDeadlineMs} ms: late shares are skipped (ALGORITHMS.md)`);
+  const backend = await selectBackendFor(scenario); // what modelMakerFor selected (idempotent)
   logger.info(
-    { event: 'start', run: run.run, scenario: scenario.name, label: parts.label, seed: run.seed, steps: scenario.steps },
+    { event: 'start', run: run.run, scenario: scenario.name, label: parts.label, seed: run.seed, steps: scenario.steps, backend: backend?.name ?? 'none (linear models)' },
     `agent ${entry.id} of ${env.agentCount}: ${scenario.name}, ${parts.label}, seed ${run.seed}, ${scenario.steps} steps`,
   );
   agent.attach(transport);
@@ -172,6 +178,7 @@ export async function runPeer(options: PeerOptions): Promise<PeerResult> {
   statusTimer.unref();
   let completed = false;
   let runStarted = performance.now();
+  let runCpuStarted = process.cpuUsage();
   try {
     const stopped = new Promise<void>((resolve) => options.signal?.addEventListener('abort', () => resolve(), { once: true }));
     await Promise.race([transport.start(agent), stopped]);
@@ -190,9 +197,10 @@ export async function runPeer(options: PeerOptions): Promise<PeerResult> {
       );
     }
     runStarted = performance.now();
+    runCpuStarted = process.cpuUsage();
     state = 'running';
     await agent.run({
-      republishMs: options.republishMs,
+      republishMs: options.republishMs ?? DEFAULT_REPUBLISH_MS,
       shareDeadlineMs: parts.shareDeadlineMs,
       onRound: (round) => {
         awaiting = [];
@@ -210,7 +218,7 @@ export async function runPeer(options: PeerOptions): Promise<PeerResult> {
     awaiting = [];
     completed = agent.finished;
     if (completed) {
-      const missing = await agent.finish({ republishMs: options.republishMs, signal: options.signal });
+      const missing = await agent.finish({ republishMs: options.republishMs ?? DEFAULT_REPUBLISH_MS, signal: options.signal });
       if (missing.length > 0) logger.warn({ event: 'finish', missing }, `finished; no done message from agent(s) ${missing.join(', ')}`);
       const cpu = process.cpuUsage();
       logger.info(
@@ -220,6 +228,9 @@ export async function runPeer(options: PeerOptions): Promise<PeerResult> {
           iterations: scenario.steps,
           // For benchmarks: this process's CPU time and traffic over the whole run.
           cpuMs: (cpu.user + cpu.system) / 1000,
+          // The same over the rounds only (from 'ready' to the end of the closing handshake):
+          // start-up (imports, keys, dialling) costs ~1.5 CPU-s, which distorts short runs.
+          runCpuMs: (cpu.user - runCpuStarted.user + cpu.system - runCpuStarted.system) / 1000,
           // Replicas must agree to the end: tests compare this across agents.
           stateHash: env.stateHash(),
           runMs: performance.now() - runStarted,
