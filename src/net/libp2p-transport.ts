@@ -24,6 +24,14 @@
  *   By default only directory peers may connect at all (connection gater).
  * - Discovery (option `mdns`): mDNS with a per-run service tag; a discovered directory peer is
  *   dialled (and redialled) at the addresses it announced, so the run config may give none.
+ * - Speed (BENCHMARKS.md "netac launch"): a lockstep round costs each agent one signature, and
+ *   per peer one Ed25519 verification and a few frames through gossipsub, yamux, noise and TCP,
+ *   so the cost is per message. Hence: no gossipsub mesh and no IHAVE gossip by default (every
+ *   agent is connected to every agent and publishes are flooded, so a mesh only forwarded
+ *   duplicates); one round message for a round's action and share when the share goes to
+ *   (nearly) everyone or is small (`mergeRounds`); re-publishes with back-off
+ *   (`republishBackoff`); the signing key imported once; and three work-arounds for per-frame
+ *   costs of the libp2p stack (`workarounds`).
  */
 import { createLibp2p, type Libp2p } from 'libp2p';
 import { tcp } from '@libp2p/tcp';
@@ -315,18 +323,10 @@ function fastMessageId(rpc: { from?: Uint8Array; seqno?: Uint8Array }): string {
   return latin1(rpc.from) + latin1(rpc.seqno);
 }
 
-/** Origin multihash bytes by peer id string (a run has a handful of origins). */
-const originBytes = new Map<string, Uint8Array>();
-
 /** Spec'd message id: origin multihash + 8-byte big-endian seqno (never the content). */
 function messageId(msg: Message): Uint8Array {
   if (msg.type !== 'signed') throw new Error('netac: unsigned message (StrictSign expected)');
-  const key = msg.from.toString();
-  let origin = originBytes.get(key);
-  if (origin === undefined) {
-    origin = msg.from.toMultihash().bytes;
-    if (originBytes.size < 4096) originBytes.set(key, origin);
-  }
+  const origin = msg.from.toMultihash().bytes;
   const id = new Uint8Array(origin.length + 8);
   id.set(origin, 0);
   new DataView(id.buffer).setBigUint64(origin.length, BigInt.asUintN(64, msg.sequenceNumber), false);
@@ -371,6 +371,14 @@ function withCachedSigner(key: PrivateKey): PrivateKey {
   }
 }
 
+function allFinite(values: Float32Array): boolean {
+  for (let index = 0; index < values.length; index++) {
+    const value = values[index];
+    if (value - value !== 0) return false;
+  }
+  return true;
+}
+
 function errorText(error: unknown): string {
   if (error instanceof Error) {
     // AggregateError (several addresses failed) hides the useful part in .errors.
@@ -391,6 +399,9 @@ export class Libp2pTransport implements Transport {
   private readonly validator: MessageValidator;
   private readonly directory = new Map<number, DirectoryPeer>();
   private readonly agentOfPeer = new Map<string, number>();
+  /** Directory peer ids by their multihash bytes (latin1): names a verified sender without
+   * base58-encoding it for every message. */
+  private readonly peerIdOfMultihash = new Map<string, string>();
   private readonly actTopic: string;
   private readonly ownShareTopic: string;
   /** Topic → what its messages must be (every topic of the run). */
@@ -438,6 +449,10 @@ export class Libp2pTransport implements Transport {
     if (!Number.isInteger(options.shareDimension) || options.shareDimension < 0) {
       throw new Error(`${where}: shareDimension must be a non-negative integer, got ${options.shareDimension}`);
     }
+    const backoff = options.republishBackoff;
+    if (backoff !== undefined && !(backoff.initialMs > 0 && backoff.maxMs >= backoff.initialMs && Number.isFinite(backoff.maxMs))) {
+      throw new Error(`${where}: republishBackoff needs 0 < initialMs ≤ maxMs < ∞, got ${backoff.initialMs} and ${backoff.maxMs}`);
+    }
     if (!Number.isInteger(options.agentCount) || options.agentCount < 1 || options.agentCount > 0x10000) {
       throw new Error(`${where}: agentCount must be an integer in [1, 65536], got ${options.agentCount}`);
     }
@@ -472,6 +487,7 @@ export class Libp2pTransport implements Transport {
       });
       this.directory.set(entry.agent, { agent: entry.agent, peerId, peerIdString, addresses });
       this.agentOfPeer.set(peerIdString, entry.agent);
+      this.peerIdOfMultihash.set(latin1(peerId.toMultihash().bytes), peerIdString);
     }
     const self = this.directory.get(options.agent);
     if (self === undefined) throw new Error(`${where}: the peer directory does not list this agent`);
@@ -719,6 +735,13 @@ export class Libp2pTransport implements Transport {
     const action = this.heldAction;
     if (action !== undefined && action.agent === message.agent) {
       this.heldAction = undefined;
+      if (!allFinite(message.share)) {
+        // Receivers reject a share that is not finite. Sent apart, as without merging, so that
+        // only the share is refused and the action (which every round needs) still arrives.
+        this.sendAction(action);
+        if (this.maySend(message.step, 1)) this.publish(this.ownShareTopic, encodeShare(this.runTag, message), 1);
+        return;
+      }
       // One message, one throttle record (the action's): the share is sent whenever it is.
       if (!this.maySend(action.step, 0)) return;
       this.publish(this.actTopic, encodeRound(this.runTag, action, message), 2);
@@ -796,7 +819,8 @@ export class Libp2pTransport implements Transport {
 
   private validate(message: Message): TopicValidatorResult {
     const expectation = this.expectations.get(message.topic);
-    const sender = message.type === 'signed' ? message.from.toString() : undefined;
+    const sender =
+      message.type === 'signed' ? (this.peerIdOfMultihash.get(latin1(message.from.toMultihash().bytes)) ?? message.from.toString()) : undefined;
     const result = this.validator.validate(message.data, sender, expectation);
     if (result.kind === 'error') {
       this.stats.rejected++;

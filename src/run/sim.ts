@@ -181,8 +181,11 @@ export async function runSimulation(options: SimulationOptions): Promise<RunSumm
   return summaries;
 }
 
+/** Exact scores (J* by relative value iteration) only where the tables stay small. */
+const EXACT_JOINT_ACTION_LIMIT = 1 << 12;
+
 function isFiniteMdp(env: Environment): env is FiniteMdp {
-  return typeof (env as Partial<FiniteMdp>).transitionRow === 'function' && (env as FiniteMdp).jointActionCount <= 1 << 16;
+  return typeof (env as Partial<FiniteMdp>).transitionRow === 'function' && (env as FiniteMdp).jointActionCount <= EXACT_JOINT_ACTION_LIMIT;
 }
 
 /** The scenario as written to config.json: without the (possibly large) embedded MDP tables. */

@@ -268,3 +268,35 @@ describe('MessageValidator check order', () => {
     expect(reasonOf(v().validate(encodeShare(RUN, share(1, 10, [Number.NaN])), PEERS[1]))).toBe('dimension');
   });
 });
+
+describe('round messages (an action and its share in one message)', () => {
+  const tag = runTagOf('round-run');
+  const action = { agent: 2, step: 40, action: 1, stateHash: 0xdeadbeef };
+  const share = { agent: 2, step: 38, share: Float32Array.from([0.5, -1.25, 3e-7]) };
+
+  it('round-trips action and share bit for bit', async () => {
+    const { encodeRound } = await import('../../src/net/codec.js');
+    const decoded = decode(encodeRound(tag, action, share), { runTag: tag, agentCount: 4, shareDimension: 3 });
+    expect(decoded.kind).toBe('round');
+    if (decoded.kind !== 'round') return;
+    expect(decoded.message).toEqual(action);
+    expect(decoded.share.step).toBe(38);
+    expect(Array.from(decoded.share.share)).toEqual(Array.from(share.share));
+  });
+
+  it('rejects a wrong dimension, a non-finite float and a truncated message', async () => {
+    const { encodeRound } = await import('../../src/net/codec.js');
+    const bytes = encodeRound(tag, action, share);
+    const wrongDimension = decode(bytes, { runTag: tag, agentCount: 4, shareDimension: 4 });
+    expect(isDecodeError(wrongDimension) && wrongDimension.reason).toBe('dimension');
+    const nan = decode(encodeRound(tag, action, { ...share, share: Float32Array.from([1, Number.NaN, 2]) }), { runTag: tag, agentCount: 4, shareDimension: 3 });
+    expect(isDecodeError(nan) && nan.reason).toBe('non-finite');
+    const truncated = decode(bytes.subarray(0, bytes.length - 2), { runTag: tag, agentCount: 4, shareDimension: 3 });
+    expect(isDecodeError(truncated) && truncated.reason).toBe('size');
+  });
+
+  it('refuses to encode one agent\'s action with another agent\'s share', async () => {
+    const { encodeRound } = await import('../../src/net/codec.js');
+    expect(() => encodeRound(tag, action, { ...share, agent: 1 })).toThrow(/one agent's action and share/);
+  });
+});
