@@ -12,6 +12,7 @@ import { Launcher } from '../run/launch.js';
 import { createLogger, type LogFormat } from './log.js';
 import { createProgress } from './progress.js';
 import { PACKAGE_ROOT } from './paths.js';
+import { runToEnd } from './launch.js';
 
 interface AgentFlags {
   run: string;
@@ -101,25 +102,12 @@ async function runHost(run: RunConfig, flags: AgentFlags, host: string): Promise
       if (!quiet) process.stderr.write(`[agent ${agent}] ${line}\n`);
     },
   });
-  let signalled = false;
-  const onSignal = () => {
-    signalled = true;
-    process.stderr.write(`\nnetac agent: host ${host}: stopping agent(s) ${ids.join(', ')}\n`);
-    launcher.stop();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  const exits = await launcher.run();
+  const { signalled } = await runToEnd(launcher, {
+    stopping: `netac agent: host ${host}: stopping agent(s) ${ids.join(', ')}`,
+    failure: `host ${host}: agent(s)`,
+    logs: logDir,
+  });
   progress.stop();
-  process.off('SIGINT', onSignal);
-  process.off('SIGTERM', onSignal);
-  const failed = exits.filter((exit) => exit.code !== 0 || exit.signal !== null);
-  if (failed.length > 0) {
-    const first = failed[0];
-    throw new Error(
-      `host ${host}: agent(s) ${failed.map((exit) => exit.agent).join(', ')} failed; agent ${first.agent} exited with ${first.signal ?? `code ${first.code}`}${first.errors.length > 0 ? `: ${first.errors.at(-1)}` : ''} (logs in ${logDir})`,
-    );
-  }
   // Agents stopped by a signal exit cleanly too (checkpoint written; they resume where they stopped).
   process.stdout.write(`host ${host}: agent(s) ${ids.join(', ')} ${signalled ? 'stopped' : 'finished'}; metrics under ${run.out}\n`);
 }

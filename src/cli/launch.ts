@@ -76,23 +76,8 @@ export function registerLaunch(program: Command): void {
           if (!quiet) process.stderr.write(`[agent ${agent}] ${line}\n`);
         },
       });
-      const onSignal = () => {
-        process.stderr.write('\nnetac launch: stopping every agent\n');
-        launcher.stop();
-      };
-      process.on('SIGINT', onSignal);
-      process.on('SIGTERM', onSignal);
-      const exits = await launcher.run();
+      await runToEnd(launcher, { stopping: 'netac launch: stopping every agent', failure: 'agent(s)' });
       progress.stop();
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-      const failed = exits.filter((exit) => exit.code !== 0 || exit.signal !== null);
-      if (failed.length > 0) {
-        const first = failed[0];
-        throw new Error(
-          `agent(s) ${failed.map((exit) => exit.agent).join(', ')} failed; agent ${first.agent} exited with ${first.signal ?? `code ${first.code}`}${first.errors.length > 0 ? `: ${first.errors.at(-1)}` : ''}`,
-        );
-      }
       writeFileSync(join(outDir, 'config.json'), `${JSON.stringify({ runFile, scenario: scenario.name, topology, agents: flags.agents, steps, seed: flags.seed }, null, 2)}\n`);
       if (flags.report) {
         const report = await writeReport(outDir, { quiet });
@@ -101,4 +86,36 @@ export function registerLaunch(program: Command): void {
         process.stdout.write(`run written to ${outDir}\n`);
       }
     });
+}
+
+/**
+ * Runs a launcher's agents to the end. Ctrl-C or SIGTERM stops every agent (each writes its
+ * checkpoint and exits cleanly). Throws, naming the first failed agent and its last error line,
+ * when any agent failed. Returns whether a signal stopped the run.
+ */
+export async function runToEnd(
+  launcher: Launcher,
+  messages: { readonly stopping: string; readonly failure: string; readonly logs?: string },
+): Promise<{ readonly signalled: boolean }> {
+  let signalled = false;
+  const onSignal = () => {
+    signalled = true;
+    process.stderr.write(`\n${messages.stopping}\n`);
+    launcher.stop();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const exits = await launcher.run();
+  process.off('SIGINT', onSignal);
+  process.off('SIGTERM', onSignal);
+  const failed = exits.filter((exit) => exit.code !== 0 || exit.signal !== null);
+  if (failed.length > 0) {
+    const first = failed[0];
+    const last = first.errors.length > 0 ? `: ${first.errors.at(-1)}` : '';
+    const logs = messages.logs ? ` (logs in ${messages.logs})` : '';
+    throw new Error(
+      `${messages.failure} ${failed.map((exit) => exit.agent).join(', ')} failed; agent ${first.agent} exited with ${first.signal ?? `code ${first.code}`}${last}${logs}`,
+    );
+  }
+  return { signalled };
 }

@@ -42,7 +42,7 @@ import {
   type TopologyChoice,
 } from './experiment.js';
 export { uniformPolicyReturn } from './experiment.js';
-import type { RunSummary, SimulationOptions } from './sim.js';
+import { FinalWindow, type RunSummary, type SimulationOptions } from './sim.js';
 
 export interface BatchedRunOptions {
   readonly outDir?: string;
@@ -266,35 +266,3 @@ function mean(values: Float64Array): number {
   return total / values.length;
 }
 
-/** As ./sim.ts: mean over agents and records of the last 10% of the run (at least the last record). */
-class FinalWindow {
-  private total = 0;
-  private count = 0;
-  private readonly from: number;
-  private lastStep = -1;
-  private lastStepTotal = 0;
-  private lastStepCount = 0;
-
-  constructor(steps: number) {
-    this.from = Math.floor(steps * 0.9);
-  }
-
-  add(step: number, meanReward: number): void {
-    if (step > this.from) {
-      this.total += meanReward;
-      this.count++;
-    }
-    if (step !== this.lastStep) {
-      this.lastStep = step;
-      this.lastStepTotal = 0;
-      this.lastStepCount = 0;
-    }
-    this.lastStepTotal += meanReward;
-    this.lastStepCount++;
-  }
-
-  value(): number {
-    if (this.count > 0) return this.total / this.count;
-    return this.lastStepCount > 0 ? this.lastStepTotal / this.lastStepCount : Number.NaN;
-  }
-}

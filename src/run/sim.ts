@@ -88,7 +88,7 @@ export async function simulateRun(
   const agents: Agent[] = [];
   const writers: JsonlMetricsWriter[] = [];
   const recentReturns = new Float64Array(agentCount);
-  const finalWindow = new FinalWindow(agentCount, scenario.steps);
+  const finalWindow = new FinalWindow(scenario.steps);
   const directory = options.outDir ? join(options.outDir, parts.label, `seed-${seed}`) : undefined;
   if (directory) mkdirSync(directory, { recursive: true });
 
@@ -111,7 +111,7 @@ export async function simulateRun(
         learning(record) {
           writer?.learning(record);
           recentReturns[i] = record.meanReward;
-          finalWindow.add(i, record.step, record.meanReward);
+          finalWindow.add(record.step, record.meanReward);
         },
         runtime(record) {
           writer?.runtime(record);
@@ -202,7 +202,7 @@ function mean(values: Float64Array): number {
 }
 
 /** Mean over agents and over the records of the last 10% of the run (at least the last record). */
-class FinalWindow {
+export class FinalWindow {
   private total = 0;
   private count = 0;
   private readonly from: number;
@@ -210,14 +210,11 @@ class FinalWindow {
   private lastStepCount = 0;
   private lastStep = -1;
 
-  constructor(
-    readonly agentCount: number,
-    steps: number,
-  ) {
+  constructor(steps: number) {
     this.from = Math.floor(steps * 0.9);
   }
 
-  add(_agent: number, step: number, meanReward: number): void {
+  add(step: number, meanReward: number): void {
     if (step > this.from) {
       this.total += meanReward;
       this.count++;

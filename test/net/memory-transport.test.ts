@@ -102,7 +102,7 @@ describe('MemoryTransport', () => {
     expect(received).toEqual([]);
   });
 
-  it('is cheap: 20 agents, all-to-all actions and ring shares', async () => {
+  it('delivers every message at scale: 20 agents, all-to-all actions and ring shares', async () => {
     const count = 20;
     const { transports, inboxes } = await network(
       count,
@@ -114,18 +114,15 @@ describe('MemoryTransport', () => {
     }
     const actions = transports.map((_, agent) => ({ agent, step: 0, action: 0, stateHash: 0 }));
     const shares = transports.map((_, agent) => ({ agent, step: 0, share: new Float32Array(16) }));
+    // Speed is a benchmark's business (BENCHMARKS.md), not a test's: this checks the counts.
     const rounds = 2000;
-    const started = performance.now();
     for (let round = 0; round < rounds; round++) {
       for (let agent = 0; agent < count; agent++) {
         transports[agent].publishAction(actions[agent]);
         transports[agent].publishShare(shares[agent]);
       }
     }
-    const perRoundUs = ((performance.now() - started) * 1000) / rounds;
-    console.info(`memory transport: ${perRoundUs.toFixed(1)} µs per round of 20 agents (420 deliveries)`);
-    expect(transports[0].stats.messagesIn).toBe(rounds * (count - 1 + 2));
-    // 20 × (19 + 2) = 420 deliveries per round; generous bound for slow CI machines.
-    expect(perRoundUs).toBeLessThan(500);
+    // Each agent receives 19 actions and its 2 ring neighbours' shares per round.
+    for (const transport of transports) expect(transport.stats.messagesIn).toBe(rounds * (count - 1 + 2));
   });
 });
