@@ -16,7 +16,7 @@
  * number of steps), written to summary.json as `Juniform` so that the report shows it beside the
  * learners' returns.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { JsonlMetricsWriter } from '../agent/metrics-writer.js';
 import { distanceToMean } from '../agent/agent.js';
@@ -33,7 +33,6 @@ import { consensusRow } from '../topology/consensus.js';
 import type { ScenarioConfig } from './config-schema.js';
 import {
   environmentFactory,
-  labelOf,
   learnerFor,
   modelMakerFor,
   runParts,
@@ -42,7 +41,7 @@ import {
   type TopologyChoice,
 } from './experiment.js';
 export { uniformPolicyReturn } from './experiment.js';
-import { FinalWindow, type RunSummary, type SimulationOptions } from './sim.js';
+import { FinalWindow, mean, runEverySeed, type RunSummary, type SimulationOptions } from './sim.js';
 
 export interface BatchedRunOptions {
   readonly outDir?: string;
@@ -230,39 +229,13 @@ export async function simulateBatchedRun(
 
 /** Every (topology choice, seed) of an experiment with batched learners, written under outDir. */
 export async function runBatchedSimulation(options: SimulationOptions): Promise<RunSummary[]> {
-  const { scenario, choices, seeds, outDir } = options;
   if (options.faults !== undefined) throw new Error('--batched: fault injection (--faults) needs the per-agent simulator');
-  mkdirSync(outDir, { recursive: true });
-  const backend = await selectBackendFor(scenario);
-  writeFileSync(
-    join(outDir, 'config.json'),
-    `${JSON.stringify({ scenario, topologies: choices, labels: choices.map(labelOf), seeds, batched: true, backend: backend?.name }, null, 2)}\n`,
-  );
-  const summaries: RunSummary[] = [];
-  const rounds = scenario.steps;
-  const total = rounds * choices.length * seeds.length;
-  let finishedRuns = 0;
-  for (const choice of choices) {
-    for (const seed of seeds) {
-      const base = finishedRuns * rounds;
-      const { summary, learners } = await simulateBatchedRun(scenario, choice, seed, {
-        outDir,
-        onRound: (round, averageReturn) =>
-          options.onProgress?.({ label: labelOf(choice), seed, done: base + Math.min(round, rounds), total, averageReturn }),
-      });
-      learners.dispose();
-      summaries.push(summary);
-      finishedRuns++;
-      options.onProgress?.({ label: labelOf(choice), seed, done: finishedRuns * rounds, total, averageReturn: summary.finalReturn });
-    }
-  }
-  writeFileSync(join(outDir, 'summary.json'), `${JSON.stringify({ runs: summaries }, null, 2)}\n`);
-  return summaries;
+  const backend = await selectBackendFor(options.scenario);
+  return runEverySeed(options, { batched: true, backend: backend?.name }, async (choice, seed, onRound) => {
+    const { summary, learners } = await simulateBatchedRun(options.scenario, choice, seed, { outDir: options.outDir, onRound });
+    learners.dispose();
+    return summary;
+  });
 }
 
-function mean(values: Float64Array): number {
-  let total = 0;
-  for (const value of values) total += value;
-  return total / values.length;
-}
 

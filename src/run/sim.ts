@@ -152,11 +152,28 @@ export async function simulateRun(
 
 /** Every (topology choice, seed) of an experiment, written under outDir. */
 export async function runSimulation(options: SimulationOptions): Promise<RunSummary[]> {
+  return runEverySeed(options, {}, async (choice, seed, onRound) => {
+    const { summary, learners } = await simulateRun(options.scenario, choice, seed, { outDir: options.outDir, faults: options.faults, onRound });
+    for (const learner of learners) learner.dispose();
+    return summary;
+  });
+}
+
+/**
+ * The loop every simulator shares: writes config.json (with `configFields`), runs each
+ * (topology choice, seed) in turn with `runOne`, reports progress over all of them, and writes
+ * summary.json.
+ */
+export async function runEverySeed(
+  options: SimulationOptions,
+  configFields: Readonly<Record<string, unknown>>,
+  runOne: (choice: TopologyChoice, seed: number, onRound: (round: number, averageReturn: number) => void) => Promise<RunSummary>,
+): Promise<RunSummary[]> {
   const { scenario, choices, seeds, outDir } = options;
   mkdirSync(outDir, { recursive: true });
   writeFileSync(
     join(outDir, 'config.json'),
-    `${JSON.stringify({ scenario: stripMdp(scenario), topologies: choices.map((c) => (typeof c === 'string' ? c : c)), labels: choices.map(labelOf), seeds }, null, 2)}\n`,
+    `${JSON.stringify({ scenario: stripMdp(scenario), topologies: choices, labels: choices.map(labelOf), seeds, ...configFields }, null, 2)}\n`,
   );
   const summaries: RunSummary[] = [];
   const rounds = scenario.steps;
@@ -165,13 +182,9 @@ export async function runSimulation(options: SimulationOptions): Promise<RunSumm
   for (const choice of choices) {
     for (const seed of seeds) {
       const base = finishedRuns * rounds;
-      const { summary, learners } = await simulateRun(scenario, choice, seed, {
-        outDir,
-        faults: options.faults,
-        onRound: (round, averageReturn) =>
-          options.onProgress?.({ label: labelOf(choice), seed, done: base + Math.min(round, rounds), total, averageReturn }),
-      });
-      for (const learner of learners) learner.dispose();
+      const summary = await runOne(choice, seed, (round, averageReturn) =>
+        options.onProgress?.({ label: labelOf(choice), seed, done: base + Math.min(round, rounds), total, averageReturn }),
+      );
       summaries.push(summary);
       finishedRuns++;
       options.onProgress?.({ label: labelOf(choice), seed, done: finishedRuns * rounds, total, averageReturn: summary.finalReturn });
@@ -195,7 +208,7 @@ function stripMdp(scenario: ScenarioConfig): ScenarioConfig {
   return { ...scenario, environment };
 }
 
-function mean(values: Float64Array): number {
+export function mean(values: Float64Array): number {
   let total = 0;
   for (const value of values) total += value;
   return total / values.length;
