@@ -27,7 +27,7 @@
  * the old ones disposed). Call forward/applyGradient/mix inside tf.tidy; `dispose` frees all.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { Activation } from '../model/mlp.js';
+import { activationBackward, activationForward, type Activation } from '../model/mlp.js';
 
 export interface BatchedMlpOptions {
   readonly agents: number;
@@ -132,7 +132,7 @@ export class BatchedMlp {
       let z = tf.add(tf.matMul(h, this.weights[l], false, true), this.biases[l]) as tf.Tensor3D;
       if (l === 0 && this.codeRows !== null) z = tf.add(z, this.codeRows);
       if (l < last) {
-        h = this.activationForward(z);
+        h = activationForward(this.activation, z);
         layerInputs.push(h);
       } else {
         h = z;
@@ -207,7 +207,7 @@ export class BatchedMlp {
         weights[l] = tf.matMul(delta, h, true, false);
       }
       biases[l] = rows === 1 ? delta : tf.sum(delta, 1, true);
-      if (l > 0) delta = this.activationBackward(tf.matMul(delta, this.weights[l]), h);
+      if (l > 0) delta = activationBackward(this.activation, tf.matMul(delta, this.weights[l]), h);
     }
     return { weights, biases };
   }
@@ -323,33 +323,6 @@ export class BatchedMlp {
 
   private check(): void {
     if (this.disposed) throw new Error('batched mlp: used after dispose()');
-  }
-
-  private activationForward(z: tf.Tensor3D): tf.Tensor3D {
-    switch (this.activation) {
-      case 'tanh':
-        return tf.tanh(z);
-      case 'relu':
-        return tf.relu(z);
-      case 'sigmoid':
-        return tf.sigmoid(z);
-    }
-  }
-
-  /** ∂/∂z of a hidden layer from ∂/∂h (dh) and its output h = act(z), as MlpModel. */
-  private activationBackward(dh: tf.Tensor3D, h: tf.Tensor3D): tf.Tensor3D {
-    switch (this.activation) {
-      case 'tanh': {
-        const dhTimesH = tf.mul(dh, h);
-        return tf.sub(dh, tf.mul(dhTimesH, h));
-      }
-      case 'relu':
-        return tf.mul(dh, tf.step(h));
-      case 'sigmoid': {
-        const dhTimesH = tf.mul(dh, h);
-        return tf.sub(dhTimesH, tf.mul(dhTimesH, h));
-      }
-    }
   }
 }
 

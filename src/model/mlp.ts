@@ -78,6 +78,34 @@ function positiveInteger(value: number): boolean {
   return Number.isInteger(value) && value >= 1;
 }
 
+/** act(z) of a hidden layer (shared by MlpModel and the batched learners' stacked MLPs). */
+export function activationForward<T extends tf.Tensor>(activation: Activation, z: T): T {
+  switch (activation) {
+    case 'tanh':
+      return tf.tanh(z);
+    case 'relu':
+      return tf.relu(z);
+    case 'sigmoid':
+      return tf.sigmoid(z);
+  }
+}
+
+/** ∂/∂z of a hidden layer from ∂/∂h (dh) and its output h = act(z). */
+export function activationBackward<T extends tf.Tensor>(activation: Activation, dh: T, h: T): T {
+  switch (activation) {
+    case 'tanh': {
+      const dhTimesH = tf.mul(dh, h);
+      return tf.sub(dh, tf.mul(dhTimesH, h)); // dh·(1 − h²)
+    }
+    case 'relu':
+      return tf.mul(dh, tf.step(h)); // h > 0 ⇔ z > 0
+    case 'sigmoid': {
+      const dhTimesH = tf.mul(dh, h);
+      return tf.sub(dhTimesH, tf.mul(dhTimesH, h)); // dh·h·(1 − h)
+    }
+  }
+}
+
 export class MlpModel implements Approximator {
   readonly inputSize: number;
   readonly outputSize: number;
@@ -190,7 +218,7 @@ export class MlpModel implements Approximator {
         const h = activations[l]; // input of layer l: [batch, fanIn]
         paramGrad.set(tf.matMul(h, delta, true, false).dataSync(), weightOffset);
         paramGrad.set((batch === 1 ? delta : tf.sum(delta, 0)).dataSync(), weightOffset + fanIn * fanOut);
-        if (l > 0) delta = this.activationBackward(tf.matMul(delta, params[2 * l], false, true), h);
+        if (l > 0) delta = activationBackward(this.activation, tf.matMul(delta, params[2 * l], false, true), h);
       }
     });
   }
@@ -227,7 +255,7 @@ export class MlpModel implements Approximator {
     const last = this.layers.length - 1;
     for (let l = 0; l <= last; l++) {
       h = tf.add(tf.matMul(h, params[2 * l]), params[2 * l + 1]);
-      if (l < last) h = this.activationForward(h);
+      if (l < last) h = activationForward(this.activation, h);
     }
     return h;
   }
@@ -236,36 +264,9 @@ export class MlpModel implements Approximator {
   private layerInputs(x: tf.Tensor, params: readonly tf.Tensor[]): tf.Tensor[] {
     const inputs = [x];
     for (let l = 0; l < this.layers.length - 1; l++) {
-      inputs.push(this.activationForward(tf.add(tf.matMul(inputs[l], params[2 * l]), params[2 * l + 1])));
+      inputs.push(activationForward(this.activation, tf.add(tf.matMul(inputs[l], params[2 * l]), params[2 * l + 1])));
     }
     return inputs;
-  }
-
-  private activationForward(z: tf.Tensor): tf.Tensor {
-    switch (this.activation) {
-      case 'tanh':
-        return tf.tanh(z);
-      case 'relu':
-        return tf.relu(z);
-      case 'sigmoid':
-        return tf.sigmoid(z);
-    }
-  }
-
-  /** ∂/∂z of a hidden layer from ∂/∂h (dh) and its output h = act(z). */
-  private activationBackward(dh: tf.Tensor, h: tf.Tensor): tf.Tensor {
-    switch (this.activation) {
-      case 'tanh': {
-        const dhTimesH = tf.mul(dh, h);
-        return tf.sub(dh, tf.mul(dhTimesH, h)); // dh·(1 − h²)
-      }
-      case 'relu':
-        return tf.mul(dh, tf.step(h)); // h > 0 ⇔ z > 0
-      case 'sigmoid': {
-        const dhTimesH = tf.mul(dh, h);
-        return tf.sub(dhTimesH, tf.mul(dhTimesH, h)); // dh·h·(1 − h)
-      }
-    }
   }
 
   /** The device tensors, uploaded from the host copy if stale or on another backend. */
