@@ -103,17 +103,75 @@ export class DesyncError extends Error {
   }
 }
 
-/** What arrived for one round. Reused across rounds (ring of INBOX_SLOTS). */
-interface RoundInbox {
-  round: number;
-  actions: Int32Array;
-  hashes: Uint32Array;
-  hasAction: Uint8Array;
-  actionCount: number;
-  /** Shares of iteration round − L, by sender (references valid until the sender's round after next). */
-  shares: (Float32Array | undefined)[];
-}
+/** Stamp of an inbox entry that belongs to no round. */
+const NEVER = -2;
 
+/**
+ * What arrived for one round. The INBOX_SLOTS inboxes are a ring reused round after round; each
+ * entry is stamped with the round it belongs to instead of being cleared, so moving a slot to a
+ * new round costs nothing per agent (the simulator does it N times per round).
+ */
+class RoundInbox {
+  /** The round this slot holds (−1: none). */
+  round = -1;
+  actionCount = 0;
+  readonly actions: Int32Array;
+  readonly hashes: Uint32Array;
+  /** actionRound[j] === round: agent j's action of this round is in. */
+  private readonly actionRound: Int32Array;
+  /** Shares of iteration round − L, by sender (references valid until the sender's round after next). */
+  private readonly shares: (Float32Array | undefined)[];
+  private readonly shareRound: Int32Array;
+
+  constructor(agentCount: number) {
+    this.actions = new Int32Array(agentCount);
+    this.hashes = new Uint32Array(agentCount);
+    this.actionRound = new Int32Array(agentCount).fill(NEVER);
+    this.shares = new Array<Float32Array | undefined>(agentCount).fill(undefined);
+    this.shareRound = new Int32Array(agentCount).fill(NEVER);
+  }
+
+  /** Moves the slot to `round`: what it held for an older round no longer counts. */
+  open(round: number): void {
+    this.round = round;
+    this.actionCount = 0;
+  }
+
+  /** Forgets every stamp too: for when rounds may come again (restore, rejoin). */
+  reset(): void {
+    this.round = -1;
+    this.actionCount = 0;
+    this.actionRound.fill(NEVER);
+    this.shareRound.fill(NEVER);
+    this.shares.fill(undefined);
+  }
+
+  hasAction(agent: number): boolean {
+    return this.actionRound[agent] === this.round;
+  }
+
+  /** Records agent's action; false if it was already in (a duplicate keeps the first). */
+  addAction(agent: number, action: number, stateHash: number): boolean {
+    if (this.actionRound[agent] === this.round) return false;
+    this.actionRound[agent] = this.round;
+    this.actions[agent] = action;
+    this.hashes[agent] = stateHash;
+    this.actionCount++;
+    return true;
+  }
+
+  share(agent: number): Float32Array | undefined {
+    return this.shareRound[agent] === this.round ? this.shares[agent] : undefined;
+  }
+
+  /** Records agent's share; false if one was already in. */
+  addShare(agent: number, share: Float32Array): boolean {
+    if (this.shareRound[agent] === this.round) return false;
+    this.shareRound[agent] = this.round;
+    this.shares[agent] = share;
+    return true;
+  }
+}
 const INBOX_SLOTS = 4;
 const HISTORY = 4;
 /** Outgoing share buffers: a receiver may still read our round-r share while we are at round r+1. */
@@ -131,6 +189,10 @@ export class Agent implements TransportHandlers {
 
   private currentRound = 0;
   private roundBegun = false;
+  /** Between learnLocally() and drawAndPublish(). */
+  private roundLearned = false;
+  /** Between mixRound() and advanceRound(). */
+  private roundMixed = false;
   private readonly inboxes: RoundInbox[];
   // History by time index mod HISTORY: states s_k, joint actions a_k, the rewards r_k the learner
   // is fed (team average for the centralized baseline) and agent i's private r^i_k (for metrics).
@@ -143,6 +205,8 @@ export class Agent implements TransportHandlers {
   private readonly pendingShares: (ShareMessage | undefined)[] = new Array(2);
   private readonly pendingRecipients: (readonly number[] | undefined)[] = new Array(2);
   private roundRow: ConsensusRow | undefined;
+  /** The replica's state hash during the current round (set by beginRound). */
+  private roundStateHash = 0;
   private transport: Transport | undefined;
 
   // Metrics window.
@@ -159,7 +223,7 @@ export class Agent implements TransportHandlers {
   // incarnation already sent, as the peers hold it).
   private readonly forcedActions = new Map<number, ActionMessage>();
   private readonly forcedShares = new Map<number, Float32Array>();
-  private readonly neighbourScratch: Float32Array[] = [];
+  private readonly neighbourScratch: Float32Array[][] = [];
 
   constructor(options: AgentOptions) {
     this.options = options;
@@ -173,14 +237,7 @@ export class Agent implements TransportHandlers {
     if (options.topology.agentCount !== this.agentCount) {
       throw new Error(`topology has ${options.topology.agentCount} agents but the environment has ${this.agentCount}`);
     }
-    this.inboxes = Array.from({ length: INBOX_SLOTS }, () => ({
-      round: -1,
-      actions: new Int32Array(this.agentCount),
-      hashes: new Uint32Array(this.agentCount),
-      hasAction: new Uint8Array(this.agentCount),
-      actionCount: 0,
-      shares: new Array<Float32Array | undefined>(this.agentCount).fill(undefined),
-    }));
+    this.inboxes = Array.from({ length: INBOX_SLOTS }, () => new RoundInbox(this.agentCount));
     this.joints = Array.from({ length: HISTORY }, () => new Int32Array(this.agentCount));
     this.outgoingShares = Array.from({ length: OUTGOING_SLOTS }, () => new Float32Array(this.learner.shareSize));
     this.env.reset();
@@ -210,15 +267,10 @@ export class Agent implements TransportHandlers {
 
   /** Agents whose share topics this agent must hear: every agent it may ever mix with. */
   shareSources(): number[] {
-    const sources = new Set<number>();
     const topology = this.options.topology;
-    // A static graph has one neighbourhood; a time-varying one may connect anyone.
-    const horizon = topology.timeVarying ? Math.min(this.options.steps, 64) : 1;
-    for (let t = 0; t < horizon; t++) {
-      for (const j of consensusRow(topology.graphAt(t), this.id, this.options.consensusRule).neighbours) sources.add(j);
-    }
-    if (topology.timeVarying) for (let j = 0; j < this.agentCount; j++) if (j !== this.id) sources.add(j);
-    return [...sources].sort((a, b) => a - b);
+    // A time-varying graph may connect anyone; a static one has one neighbourhood.
+    if (topology.timeVarying) return Array.from({ length: this.agentCount - 1 }, (_, k) => (k < this.id ? k : k + 1));
+    return [...consensusRow(topology.graphAt(0), this.id, this.options.consensusRule).neighbours].sort((a, b) => a - b);
   }
 
   attach(transport: Transport): void {
@@ -229,12 +281,7 @@ export class Agent implements TransportHandlers {
     // Keep rounds [current, current + INBOX_SLOTS − 1]; older ones are past, newer too far ahead.
     if (round < this.currentRound || round >= this.currentRound + INBOX_SLOTS) return undefined;
     const inbox = this.inboxes[round % INBOX_SLOTS];
-    if (inbox.round !== round) {
-      inbox.round = round;
-      inbox.hasAction.fill(0);
-      inbox.actionCount = 0;
-      inbox.shares.fill(undefined);
-    }
+    if (inbox.round !== round) inbox.open(round);
     return inbox;
   }
 
@@ -242,23 +289,35 @@ export class Agent implements TransportHandlers {
     // Fast path: the current round's inbox (the common case in lockstep).
     const current = this.inboxes[this.currentRound % INBOX_SLOTS];
     const inbox = message.step === this.currentRound && current.round === message.step ? current : this.inboxFor(message.step);
-    if (!inbox || inbox.hasAction[message.agent]) return; // past, too far ahead, or a duplicate
-    inbox.hasAction[message.agent] = 1;
-    inbox.actions[message.agent] = message.action;
-    inbox.hashes[message.agent] = message.stateHash;
-    inbox.actionCount++;
-    if (this.wake !== undefined) this.notify();
+    // Past, too far ahead, or a duplicate: ignored.
+    if (inbox?.addAction(message.agent, message.action, message.stateHash) && this.wake !== undefined) this.notify();
+  }
+
+  /** A round's actions at once (the in-memory hub in lockstep mode): onAction for each sender. */
+  onActions(step: number, senders: Uint8Array, actions: Int32Array, stateHashes: Uint32Array): void {
+    const inbox = this.inboxFor(step);
+    if (!inbox) return;
+    const count = Math.min(this.agentCount, senders.length);
+    let added = false;
+    for (let j = 0; j < count; j++) {
+      // A duplicate (our own action, for one) keeps the first.
+      if (senders[j] === 1 && inbox.addAction(j, actions[j], stateHashes[j])) added = true;
+    }
+    if (added && this.wake !== undefined) this.notify();
   }
 
   onShare(message: ShareMessage): void {
-    const inbox = this.inboxFor(message.step + this.actionLead);
-    if (!inbox || inbox.shares[message.agent]) return;
-    inbox.shares[message.agent] = message.share;
-    if (this.wake !== undefined) this.notify();
+    const round = message.step + this.actionLead;
+    // Fast path: the current round's inbox (the common case in lockstep).
+    const current = this.inboxes[this.currentRound % INBOX_SLOTS];
+    const inbox = round === this.currentRound && current.round === round ? current : this.inboxFor(round);
+    if (inbox?.addShare(message.agent, message.share) && this.wake !== undefined) this.notify();
   }
 
   /** Builds the transition of iteration t from the history. */
   private transitionOf(t: number): Transition {
+    // A fresh object each time: a young allocation is cheaper than the write barriers of
+    // storing into a long-lived one.
     return {
       state: this.states[t % HISTORY],
       joint: this.joints[t % HISTORY],
@@ -270,38 +329,55 @@ export class Agent implements TransportHandlers {
 
   /** First half of round r: the local learning steps of iteration r − L, the next action, publish. */
   beginRound(): void {
-    if (this.roundBegun || this.finished) throw new Error(`agent ${this.id}: beginRound out of order at round ${this.currentRound}`);
+    this.learnLocally();
+    this.drawAndPublish();
+  }
+
+  /**
+   * The first part of beginRound: [r ≥ L] iteration r − L's local steps, the share to send and
+   * the consensus row. A driver of many agents (the simulator) may run it for every agent before
+   * any draws: the same work, in an order that keeps one kind of work hot in the CPU's caches.
+   */
+  learnLocally(): void {
+    if (this.roundBegun || this.roundLearned || this.finished) throw new Error(`agent ${this.id}: beginRound out of order at round ${this.currentRound}`);
+    this.roundLearned = true;
     const round = this.currentRound;
     const iteration = round - this.actionLead;
-    let shareMessage: ShareMessage | undefined;
-    if (iteration >= 0) {
-      const share = this.learner.localStep(iteration, this.transitionOf(iteration));
-      const outgoing = this.outgoingShares[iteration % OUTGOING_SLOTS];
-      outgoing.set(share);
-      this.options.tamperShare?.(outgoing);
-      this.windowTdSum += Math.abs(this.learner.lastTdError);
-      this.windowRewardSum += this.privateRewards[(iteration + 1) % HISTORY];
-      this.windowIterations++;
-      const graph = this.options.topology.graphAt(iteration);
-      this.roundRow = consensusRow(graph, this.id, this.options.consensusRule);
-      const forcedShare = this.forcedShares.size > 0 ? this.forcedShares.get(iteration) : undefined;
-      if (forcedShare) {
-        outgoing.set(forcedShare);
-        this.forcedShares.delete(iteration);
-      }
-      shareMessage = { agent: this.id, step: iteration, share: outgoing };
-      // Who mixes our share: with the graph-based rules, exactly our neighbours in G_t (the rules
-      // are symmetric in support); an explicit matrix may not be, so no hint there.
-      this.pendingRecipients[round % 2] = typeof this.options.consensusRule === 'string' ? graph.neighbours(this.id) : undefined;
+    this.pendingShares[round % 2] = undefined;
+    if (iteration < 0) return; // a start-up round: actions only
+    const share = this.learner.localStep(iteration, this.transitionOf(iteration));
+    const outgoing = this.outgoingShares[iteration % OUTGOING_SLOTS];
+    outgoing.set(share);
+    this.options.tamperShare?.(outgoing);
+    this.windowTdSum += Math.abs(this.learner.lastTdError);
+    this.windowRewardSum += this.privateRewards[(iteration + 1) % HISTORY];
+    this.windowIterations++;
+    const graph = this.options.topology.graphAt(iteration);
+    this.roundRow = consensusRow(graph, this.id, this.options.consensusRule);
+    const forcedShare = this.forcedShares.size > 0 ? this.forcedShares.get(iteration) : undefined;
+    if (forcedShare) {
+      outgoing.set(forcedShare);
+      this.forcedShares.delete(iteration);
     }
-    const state = this.states[round % HISTORY];
-    const drawn = this.learner.act(state);
+    this.pendingShares[round % 2] = { agent: this.id, step: iteration, share: outgoing };
+    // Who mixes our share: with the graph-based rules, exactly our neighbours in G_t (the rules
+    // are symmetric in support); an explicit matrix may not be, so no hint there.
+    this.pendingRecipients[round % 2] = typeof this.options.consensusRule === 'string' ? graph.neighbours(this.id) : undefined;
+  }
+
+  /** The second part of beginRound: a^i_r ~ π^i(·|s_r), then publish the round's messages. */
+  drawAndPublish(): void {
+    if (!this.roundLearned) throw new Error(`agent ${this.id}: drawAndPublish before learnLocally at round ${this.currentRound}`);
+    const round = this.currentRound;
+    const drawn = this.learner.act(this.states[round % HISTORY]);
     const forced = this.forcedActions.size > 0 ? this.forcedActions.get(round) : undefined;
     if (forced) this.forcedActions.delete(round);
-    const actionMessage: ActionMessage = forced ?? { agent: this.id, step: round, action: drawn, stateHash: this.env.stateHash() };
+    // The replica does not move until completeRound: hash s_r once for the message and the check.
+    this.roundStateHash = this.env.stateHash();
+    const actionMessage: ActionMessage = forced ?? { agent: this.id, step: round, action: drawn, stateHash: this.roundStateHash };
+    this.roundLearned = false;
     this.roundBegun = true;
     this.pendingActions[round % 2] = actionMessage;
-    this.pendingShares[round % 2] = shareMessage;
     // Our own messages count as received.
     this.onAction(actionMessage);
     this.publish(round);
@@ -327,7 +403,7 @@ export class Agent implements TransportHandlers {
   awaitedActions(): number[] {
     const inbox = this.inboxFor(this.currentRound);
     const missing: number[] = [];
-    for (let j = 0; j < this.agentCount; j++) if (!inbox?.hasAction[j]) missing.push(j);
+    for (let j = 0; j < this.agentCount; j++) if (!inbox?.hasAction(j)) missing.push(j);
     return missing;
   }
 
@@ -336,7 +412,7 @@ export class Agent implements TransportHandlers {
     const row = this.roundRow;
     if (!row || this.currentRound < this.actionLead) return [];
     const inbox = this.inboxFor(this.currentRound);
-    return row.neighbours.filter((j) => !inbox?.shares[j]);
+    return row.neighbours.filter((j) => !inbox?.share(j));
   }
 
   /** True when every action of this round and every neighbour share it needs has arrived. */
@@ -346,7 +422,7 @@ export class Agent implements TransportHandlers {
     if (inbox.round !== this.currentRound || inbox.actionCount < this.agentCount) return false;
     if (this.currentRound < this.actionLead) return true;
     const row = this.roundRow!;
-    for (const j of row.neighbours) if (!inbox.shares[j]) return false;
+    for (const j of row.neighbours) if (!inbox.share(j)) return false;
     return true;
   }
 
@@ -355,13 +431,22 @@ export class Agent implements TransportHandlers {
    * `allowMissingShares`: with a share deadline, a missing neighbour's weight moves to c(i,i).
    */
   completeRound(allowMissingShares = false): void {
+    this.mixRound(allowMissingShares);
+    this.advanceRound();
+  }
+
+  /**
+   * The first part of completeRound: check every action is in and every replica agrees, then
+   * [r ≥ L] step 9, consensus. A driver of many agents may run it for every agent first.
+   */
+  mixRound(allowMissingShares = false): void {
     const round = this.currentRound;
-    if (!this.roundBegun) throw new Error(`agent ${this.id}: completeRound before beginRound at round ${round}`);
+    if (!this.roundBegun || this.roundMixed) throw new Error(`agent ${this.id}: completeRound before beginRound at round ${round}`);
     const inbox = this.inboxes[round % INBOX_SLOTS];
     if (inbox.round !== round || inbox.actionCount < this.agentCount) {
       throw new Error(`agent ${this.id}: round ${round} completed without every action (awaiting ${this.awaitedActions().join(', ')})`);
     }
-    const ownHash = this.env.stateHash();
+    const ownHash = this.roundStateHash;
     let desynced: number[] | undefined;
     for (let j = 0; j < this.agentCount; j++) {
       if (inbox.hashes[j] !== ownHash) (desynced ??= []).push(j);
@@ -370,13 +455,20 @@ export class Agent implements TransportHandlers {
 
     const iteration = round - this.actionLead;
     if (iteration >= 0) this.mixWithNeighbours(iteration, inbox, allowMissingShares);
+    this.roundMixed = true;
+  }
 
-    // The joint action a_r, and the replica's step to s_{r+1}.
+  /** The second part of completeRound: the joint action a_r, metrics, the replica's step to s_{r+1}. */
+  advanceRound(): void {
+    const round = this.currentRound;
+    if (!this.roundMixed) throw new Error(`agent ${this.id}: advanceRound before mixRound at round ${round}`);
     const joint = this.joints[round % HISTORY];
-    joint.set(inbox.actions);
+    joint.set(this.inboxes[round % INBOX_SLOTS].actions);
     this.rememberJoint(round, joint);
+    this.roundMixed = false;
     this.roundBegun = false;
     this.currentRound = round + 1;
+    const iteration = round - this.actionLead;
     if (iteration >= 0 && (iteration + 1) % this.options.metricsEvery === 0) this.record(iteration + 1);
     if (this.finished) return;
     this.env.step(joint);
@@ -389,18 +481,18 @@ export class Agent implements TransportHandlers {
   private mixWithNeighbours(iteration: number, inbox: RoundInbox, allowMissingShares: boolean): void {
     let row = this.roundRow!;
     let missing = 0;
-    for (const j of row.neighbours) if (!inbox.shares[j]) missing++;
+    for (const j of row.neighbours) if (!inbox.share(j)) missing++;
     if (missing > 0) {
       if (!allowMissingShares) {
         throw new Error(`agent ${this.id}: iteration ${iteration} lacks shares of ${this.awaitedShares().join(', ')}`);
       }
       // ALGORITHMS.md: a missing neighbour's weight moves onto the agent's own entry.
-      row = withMissingShares(row, (j) => !inbox.shares[j]);
+      row = withMissingShares(row, (j) => !inbox.share(j));
       this.lateShares += missing;
     }
-    const neighbourShares = this.neighbourScratch;
-    neighbourShares.length = row.neighbours.length;
-    for (let k = 0; k < row.neighbours.length; k++) neighbourShares[k] = inbox.shares[row.neighbours[k]]!;
+    // One scratch array per degree: setting an array's length is a slow runtime call.
+    const neighbourShares = (this.neighbourScratch[row.neighbours.length] ??= new Array<Float32Array>(row.neighbours.length));
+    for (let k = 0; k < row.neighbours.length; k++) neighbourShares[k] = inbox.share(row.neighbours[k])!;
     if ((iteration + 1) % this.options.metricsEvery === 0) {
       this.lastConsensusDistance = distanceToMean(this.outgoingShares[iteration % OUTGOING_SLOTS], neighbourShares);
     }
@@ -482,7 +574,7 @@ export class Agent implements TransportHandlers {
     this.lateShares = snapshot.window.lateShares;
     this.currentRound = snapshot.round;
     this.roundBegun = false;
-    for (const inbox of this.inboxes) inbox.round = -1;
+    for (const inbox of this.inboxes) inbox.reset();
     const previous = snapshot.round - 1;
     const lastAction = snapshot.lastActions[0];
     if (lastAction) this.pendingActions[previous % 2] = lastAction;
@@ -509,8 +601,8 @@ export class Agent implements TransportHandlers {
     for (const r of [round - 1, round]) {
       const inbox = this.inboxes[((r % INBOX_SLOTS) + INBOX_SLOTS) % INBOX_SLOTS];
       if (r < 0 || inbox.round !== r) continue;
-      if (inbox.hasAction[agent]) actions.push({ agent, step: r, action: inbox.actions[agent], stateHash: inbox.hashes[agent] });
-      const share = inbox.shares[agent];
+      if (inbox.hasAction(agent)) actions.push({ agent, step: r, action: inbox.actions[agent], stateHash: inbox.hashes[agent] });
+      const share = inbox.share(agent);
       if (share) shares.push({ step: r - this.actionLead, share: Array.from(share) });
     }
     return { agent: this.id, round, joints, actions, shares };
@@ -539,7 +631,7 @@ export class Agent implements TransportHandlers {
       this.rewards[(round + 1) % HISTORY] = this.options.rewardMode === 'private' ? privateReward : this.teamAverageReward();
     }
     this.currentRound = target;
-    for (const inbox of this.inboxes) inbox.round = -1;
+    for (const inbox of this.inboxes) inbox.reset();
     for (const response of responses) {
       for (const action of response.actions) if (action.agent === this.id && action.step >= target - 1) this.forcedActions.set(action.step, action);
       for (const share of response.shares) if (share.step + this.actionLead >= target - 1) this.forcedShares.set(share.step, Float32Array.from(share.share));
@@ -704,7 +796,7 @@ export class Agent implements TransportHandlers {
     this.publish(doneRound);
     const arrived = inbox();
     const missing: number[] = [];
-    for (let j = 0; j < this.agentCount; j++) if (!arrived?.hasAction[j]) missing.push(j);
+    for (let j = 0; j < this.agentCount; j++) if (!arrived?.hasAction(j)) missing.push(j);
     return missing;
   }
 }

@@ -31,6 +31,13 @@ export interface ShareMessage {
 export interface TransportHandlers {
   onAction(message: ActionMessage): void;
   onShare(message: ShareMessage): void;
+  /**
+   * Optional: many agents' actions of one round in one call, the same as one onAction per agent
+   * j with senders[j] = 1 ({ agent: j, step, action: actions[j], stateHash: stateHashes[j] }).
+   * The arrays belong to the transport and are only valid during the call. A transport that
+   * gathers a round's actions (the in-memory hub in lockstep mode) uses it where present.
+   */
+  onActions?(step: number, senders: Uint8Array, actions: Int32Array, stateHashes: Uint32Array): void;
 }
 
 /** Counters every transport keeps (runtime stats: they vary run to run). */

@@ -83,7 +83,8 @@ export async function simulateRun(
     throw new Error(`faults.dropShares: topology '${parts.label}' sets no shareDeadlineMs, so the agents would wait for dropped shares forever`);
   }
   const makeModel = await modelMakerFor(scenario);
-  const hub = new MemoryHub();
+  // Lockstep: the driver below has every agent publish round r before any completes it.
+  const hub = new MemoryHub({ lockstep: true });
   const learners: Learner[] = [];
   const agents: Agent[] = [];
   const writers: JsonlMetricsWriter[] = [];
@@ -132,8 +133,10 @@ export async function simulateRun(
   // then every agent completes it.
   const lastRound = agents[0].lastRound;
   for (let round = 0; round <= lastRound; round++) {
-    for (let i = 0; i < agentCount; i++) agents[i].beginRound();
-    for (let i = 0; i < agentCount; i++) agents[i].completeRound(allowMissingShares);
+    for (let i = 0; i < agentCount; i++) agents[i].learnLocally();
+    for (let i = 0; i < agentCount; i++) agents[i].drawAndPublish();
+    for (let i = 0; i < agentCount; i++) agents[i].mixRound(allowMissingShares);
+    for (let i = 0; i < agentCount; i++) agents[i].advanceRound();
     if (options.onRound && (round & 255) === 0) options.onRound(round, mean(recentReturns));
   }
   for (const writer of writers) writer.close();

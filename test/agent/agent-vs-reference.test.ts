@@ -16,6 +16,10 @@ import type { Topology } from '../../src/topology/types.js';
 
 const STEPS = 300;
 
+/** 'round': beginRound/completeRound per agent, one message at a time (a peer's order);
+ *  'phased': the simulator's passes over all agents on a lockstep hub. */
+type Driver = 'round' | 'phased';
+
 function learners(env: () => Environment, algorithm: 1 | 2, agentCount: number, seed: number, envs?: Environment[]): Learner[] {
   return Array.from({ length: agentCount }, (_, agent) => {
     const replica = env();
@@ -39,11 +43,12 @@ async function runAgents(
   algorithm: 1 | 2,
   topology: Topology,
   seed: number,
+  driver: Driver,
 ): Promise<{ learners: Learner[]; records: LearningRecord[][] }> {
   const envs: Environment[] = [];
   const agentCount = factory().agentCount;
   const all = learners(factory, algorithm, agentCount, seed, envs);
-  const hub = new MemoryHub();
+  const hub = new MemoryHub({ lockstep: driver === 'phased' });
   const records: LearningRecord[][] = all.map(() => []);
   const agents = all.map(
     (learner, i) =>
@@ -66,10 +71,19 @@ async function runAgents(
     await transport.start(agent);
   }
   for (let round = 0; round <= agents[0].lastRound; round++) {
-    for (const agent of agents) agent.beginRound();
-    for (const agent of agents) {
-      expect(agent.roundReady()).toBe(true);
-      agent.completeRound();
+    if (driver === 'phased') {
+      // What netac sim does: each half round in two passes over all agents, batched delivery.
+      for (const agent of agents) agent.learnLocally();
+      for (const agent of agents) agent.drawAndPublish();
+      for (const agent of agents) expect(agent.roundReady()).toBe(true);
+      for (const agent of agents) agent.mixRound();
+      for (const agent of agents) agent.advanceRound();
+    } else {
+      for (const agent of agents) agent.beginRound();
+      for (const agent of agents) {
+        expect(agent.roundReady()).toBe(true);
+        agent.completeRound();
+      }
     }
   }
   return { learners: all, records };
@@ -81,7 +95,8 @@ describe('Agent over the in-memory transport', () => {
   for (const algorithm of [1, 2] as const) {
     for (const family of ['ring', 'random'] as const) {
       for (const mdp of ['explicit', 'procedural'] as const) {
-      it(`reproduces the reference loop exactly: algorithm ${algorithm}, ${family} graph, ${mdp} MDP`, async () => {
+      for (const driver of ['round', 'phased'] as const) {
+      it(`reproduces the reference loop exactly: algorithm ${algorithm}, ${family} graph, ${mdp} MDP, ${driver} driver`, async () => {
         const seed = 7;
         const factory =
           mdp === 'explicit'
@@ -99,7 +114,7 @@ describe('Agent over the in-memory transport', () => {
           steps: STEPS,
           onIteration: (_t, r) => rewards.push(r[0]),
         });
-        const { learners: viaAgents, records } = await runAgents(factory, algorithm, topology, seed);
+        const { learners: viaAgents, records } = await runAgents(factory, algorithm, topology, seed, driver);
 
         for (let i = 0; i < 4; i++) {
           const a = direct[i].save();
@@ -115,6 +130,7 @@ describe('Agent over the in-memory transport', () => {
         expect(records[0][0].step).toBe(50);
         expect(records[0][0].meanReward).toBeCloseTo(window.reduce((x, y) => x + y, 0) / 50, 12);
       });
+      }
       }
     }
   }

@@ -126,3 +126,85 @@ describe('MemoryTransport', () => {
     for (const transport of transports) expect(transport.stats.messagesIn).toBe(rounds * (count - 1 + 2));
   });
 });
+
+describe('MemoryHub in lockstep mode', () => {
+  interface BatchInbox extends Inbox {
+    batches: { step: number; actions: number[]; hashes: number[] }[];
+  }
+
+  /** An inbox that also takes a round's actions in one call (as the Agent does). */
+  function batchInbox(): BatchInbox {
+    const box = inbox() as BatchInbox;
+    box.batches = [];
+    box.onActions = (step, senders, actions, hashes) => {
+      const sent = [...senders.keys()].filter((j) => senders[j] === 1);
+      box.batches.push({ step, actions: sent.map((j) => actions[j]), hashes: sent.map((j) => hashes[j]) });
+    };
+    return box;
+  }
+
+  async function lockstep(count: number, withBatches: boolean[]) {
+    const hub = new MemoryHub({ lockstep: true });
+    const transports = Array.from({ length: count }, (_, agent) => hub.transport(agent));
+    const inboxes = withBatches.map((batch) => (batch ? batchInbox() : (inbox() as BatchInbox)));
+    await Promise.all(transports.map((transport, agent) => transport.start(inboxes[agent])));
+    return { hub, transports, inboxes };
+  }
+
+  const action = (agent: number, step: number) => ({ agent, step, action: agent + 10, stateHash: 100 + agent });
+
+  it('holds a round until every started agent has published, then hands each receiver all of it at once', async () => {
+    const { transports, inboxes } = await lockstep(3, [true, true, false]);
+    transports[0].publishAction(action(0, 4));
+    transports[1].publishAction(action(1, 4));
+    expect(inboxes[0].batches).toEqual([]);
+    expect(inboxes[2].actions).toEqual([]); // held
+    transports[2].publishAction(action(2, 4));
+    // Receivers with onActions: one call with the three actions (their own included).
+    for (const box of inboxes.slice(0, 2)) expect(box.batches).toEqual([{ step: 4, actions: [10, 11, 12], hashes: [100, 101, 102] }]);
+    expect(inboxes[0].actions).toEqual([]);
+    // A receiver without onActions gets the others' messages one by one, as without lockstep.
+    expect(inboxes[2].actions).toEqual([action(0, 4), action(1, 4)]);
+    // The counts are those of delivering each message to every other agent.
+    for (const transport of transports) expect(transport.stats.messagesIn).toBe(2);
+  });
+
+  it('falls back to one-by-one delivery, in order, when a round does not fill up first', async () => {
+    const { transports, inboxes } = await lockstep(3, [true, true, true]);
+    transports[0].publishAction(action(0, 1));
+    transports[1].publishAction(action(1, 2)); // another round: what was held goes out now
+    expect(inboxes[1].actions).toEqual([action(0, 1)]);
+    expect(inboxes[2].actions).toEqual([action(0, 1)]);
+    transports[1].publishAction(action(1, 2)); // a repeat: the first copy goes out now, the repeat is held
+    expect(inboxes[0].actions).toEqual([action(1, 2)]);
+    expect(inboxes[2].actions).toEqual([action(0, 1), action(1, 2)]);
+    for (const box of inboxes) expect(box.batches).toEqual([]);
+    // The round then fills up: everything held goes out in one batch.
+    transports[0].publishAction(action(0, 2));
+    transports[2].publishAction(action(2, 2));
+    for (const box of inboxes) expect(box.batches).toEqual([{ step: 2, actions: [10, 11, 12], hashes: [100, 101, 102] }]);
+  });
+
+  it('releases held actions when an agent starts or stops', async () => {
+    const { hub, transports, inboxes } = await lockstep(3, [true, true, true]);
+    transports[0].publishAction(action(0, 0));
+    await transports[2].stop();
+    expect(inboxes[1].actions).toEqual([action(0, 0)]);
+    // Two agents started now: a round fills up with two.
+    transports[0].publishAction(action(0, 1));
+    transports[1].publishAction(action(1, 1));
+    expect(inboxes[0].batches.map((batch) => batch.actions)).toEqual([[10, 11]]);
+    expect(hub.startedAgents).toEqual([0, 1]);
+  });
+
+  it('delivers shares at once, as without lockstep', async () => {
+    const hub = new MemoryHub({ lockstep: true });
+    const transports = [0, 1].map((agent) => hub.transport(agent));
+    const inboxes = [batchInbox(), batchInbox()];
+    hub.subscribeShares(1, [0]);
+    await Promise.all(transports.map((transport, agent) => transport.start(inboxes[agent])));
+    const share = { agent: 0, step: 0, share: Float32Array.from([1]) };
+    transports[0].publishShare(share);
+    expect(inboxes[1].shares).toEqual([share]);
+  });
+});
