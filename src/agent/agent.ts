@@ -109,23 +109,31 @@ const NEVER = -2;
 /**
  * What arrived for one round. The INBOX_SLOTS inboxes are a ring reused round after round; each
  * entry is stamped with the round it belongs to instead of being cleared, so moving a slot to a
- * new round costs nothing per agent (the simulator does it N times per round).
+ * new round costs nothing per agent (the simulator does it N times per round). A lockstep
+ * transport's whole-round arrays are adopted by reference instead of copied entry by entry.
  */
 class RoundInbox {
   /** The round this slot holds (−1: none). */
   round = -1;
   actionCount = 0;
-  readonly actions: Int32Array;
-  readonly hashes: Uint32Array;
+  private readonly agentCount: number;
+  private readonly ownActions: Int32Array;
+  private readonly ownHashes: Uint32Array;
   /** actionRound[j] === round: agent j's action of this round is in. */
   private readonly actionRound: Int32Array;
+  /** Every agent's action and state hash, adopted whole (shared with other receivers: read only). */
+  private adoptedActions: Int32Array | null = null;
+  private adoptedHashes: Uint32Array | null = null;
   /** Shares of iteration round − L, by sender (references valid until the sender's round after next). */
   private readonly shares: (Float32Array | undefined)[];
   private readonly shareRound: Int32Array;
+  /** A lockstep transport's board of this iteration's shares, by sender (read only). */
+  private shareBoard: readonly (ShareMessage | undefined)[] | null = null;
 
   constructor(agentCount: number) {
-    this.actions = new Int32Array(agentCount);
-    this.hashes = new Uint32Array(agentCount);
+    this.agentCount = agentCount;
+    this.ownActions = new Int32Array(agentCount);
+    this.ownHashes = new Uint32Array(agentCount);
     this.actionRound = new Int32Array(agentCount).fill(NEVER);
     this.shares = new Array<Float32Array | undefined>(agentCount).fill(undefined);
     this.shareRound = new Int32Array(agentCount).fill(NEVER);
@@ -135,43 +143,81 @@ class RoundInbox {
   open(round: number): void {
     this.round = round;
     this.actionCount = 0;
+    this.adoptedActions = null;
+    this.adoptedHashes = null;
+    this.shareBoard = null;
   }
 
   /** Forgets every stamp too: for when rounds may come again (restore, rejoin). */
   reset(): void {
-    this.round = -1;
-    this.actionCount = 0;
+    this.open(-1);
     this.actionRound.fill(NEVER);
     this.shareRound.fill(NEVER);
     this.shares.fill(undefined);
   }
 
+  /** a^j of this round, by agent (complete once actionCount reaches N). */
+  get actions(): Int32Array {
+    return this.adoptedActions ?? this.ownActions;
+  }
+
+  /** Each agent's state hash when it drew its action. */
+  get hashes(): Uint32Array {
+    return this.adoptedHashes ?? this.ownHashes;
+  }
+
   hasAction(agent: number): boolean {
-    return this.actionRound[agent] === this.round;
+    return this.adoptedActions !== null || this.actionRound[agent] === this.round;
   }
 
   /** Records agent's action; false if it was already in (a duplicate keeps the first). */
   addAction(agent: number, action: number, stateHash: number): boolean {
-    if (this.actionRound[agent] === this.round) return false;
+    if (this.hasAction(agent)) return false;
     this.actionRound[agent] = this.round;
-    this.actions[agent] = action;
-    this.hashes[agent] = stateHash;
+    this.ownActions[agent] = action;
+    this.ownHashes[agent] = stateHash;
     this.actionCount++;
     return true;
   }
 
+  /**
+   * Takes a whole round's actions by reference when that is the same as adding them one by one:
+   * every agent sent, and what is already in (at most `self`'s own) agrees. False otherwise.
+   */
+  adoptActions(self: number, senders: Uint8Array, actions: Int32Array, stateHashes: Uint32Array): boolean {
+    if (this.adoptedActions !== null || senders.length < this.agentCount || actions.length < this.agentCount) return false;
+    if (this.actionCount > 1) return false;
+    if (this.actionCount === 1 && !(this.actionRound[self] === this.round && this.ownActions[self] === actions[self] && this.ownHashes[self] === stateHashes[self])) {
+      return false;
+    }
+    for (let j = 0; j < this.agentCount; j++) if (senders[j] !== 1) return false;
+    this.adoptedActions = actions;
+    this.adoptedHashes = stateHashes;
+    this.actionCount = this.agentCount;
+    return true;
+  }
+
   share(agent: number): Float32Array | undefined {
-    return this.shareRound[agent] === this.round ? this.shares[agent] : undefined;
+    if (this.shareRound[agent] === this.round) return this.shares[agent];
+    return this.shareBoard === null ? undefined : this.shareBoard[agent]?.share;
   }
 
   /** Records agent's share; false if one was already in. */
   addShare(agent: number, share: Float32Array): boolean {
-    if (this.shareRound[agent] === this.round) return false;
+    if (this.share(agent) !== undefined) return false;
     this.shareRound[agent] = this.round;
     this.shares[agent] = share;
     return true;
   }
+
+  /** Takes a board of shares by reference (shares already in stay first). False if one was there. */
+  adoptShares(board: readonly (ShareMessage | undefined)[]): boolean {
+    if (this.shareBoard !== null) return false;
+    this.shareBoard = board;
+    return true;
+  }
 }
+
 const INBOX_SLOTS = 4;
 const HISTORY = 4;
 /** Outgoing share buffers: a receiver may still read our round-r share while we are at round r+1. */
@@ -297,13 +343,28 @@ export class Agent implements TransportHandlers {
   onActions(step: number, senders: Uint8Array, actions: Int32Array, stateHashes: Uint32Array): void {
     const inbox = this.inboxFor(step);
     if (!inbox) return;
-    const count = Math.min(this.agentCount, senders.length);
-    let added = false;
-    for (let j = 0; j < count; j++) {
-      // A duplicate (our own action, for one) keeps the first.
-      if (senders[j] === 1 && inbox.addAction(j, actions[j], stateHashes[j])) added = true;
+    let added = inbox.adoptActions(this.id, senders, actions, stateHashes);
+    if (!added) {
+      const count = Math.min(this.agentCount, senders.length);
+      for (let j = 0; j < count; j++) {
+        // A duplicate (our own action, for one) keeps the first.
+        if (senders[j] === 1 && inbox.addAction(j, actions[j], stateHashes[j])) added = true;
+      }
     }
     if (added && this.wake !== undefined) this.notify();
+  }
+
+  /** The shares of iteration `step` at once (the in-memory hub in lockstep mode). */
+  onShares(step: number, shares: readonly (ShareMessage | undefined)[]): void {
+    const round = step + this.actionLead;
+    const inbox = this.inboxFor(round);
+    if (!inbox) return;
+    if (!inbox.adoptShares(shares)) {
+      // A second board for the same iteration: take its shares one by one.
+      for (const message of shares) if (message !== undefined && message.step === step) this.onShare(message);
+      return;
+    }
+    if (this.wake !== undefined) this.notify();
   }
 
   onShare(message: ShareMessage): void {
@@ -393,10 +454,11 @@ export class Agent implements TransportHandlers {
   private publish(round: number): void {
     const transport = this.transport;
     if (!transport) return;
-    const action = this.pendingActions[round % 2];
-    if (action && action.step === round) transport.publishAction(action);
+    // The share first: a lockstep transport delivers a round once every action is in.
     const share = this.pendingShares[round % 2];
     if (share && share.step === round - this.actionLead) transport.publishShare(share, this.pendingRecipients[round % 2]);
+    const action = this.pendingActions[round % 2];
+    if (action && action.step === round) transport.publishAction(action);
   }
 
   /** Agents whose action this round still lacks. */
@@ -447,11 +509,14 @@ export class Agent implements TransportHandlers {
       throw new Error(`agent ${this.id}: round ${round} completed without every action (awaiting ${this.awaitedActions().join(', ')})`);
     }
     const ownHash = this.roundStateHash;
-    let desynced: number[] | undefined;
-    for (let j = 0; j < this.agentCount; j++) {
-      if (inbox.hashes[j] !== ownHash) (desynced ??= []).push(j);
+    const hashes = inbox.hashes;
+    let agreed = true;
+    for (let j = 0; j < this.agentCount; j++) if (hashes[j] !== ownHash) agreed = false;
+    if (!agreed) {
+      const desynced: number[] = [];
+      for (let j = 0; j < this.agentCount; j++) if (hashes[j] !== ownHash) desynced.push(j);
+      throw new DesyncError(round, desynced);
     }
-    if (desynced) throw new DesyncError(round, desynced);
 
     const iteration = round - this.actionLead;
     if (iteration >= 0) this.mixWithNeighbours(iteration, inbox, allowMissingShares);
@@ -463,7 +528,8 @@ export class Agent implements TransportHandlers {
     const round = this.currentRound;
     if (!this.roundMixed) throw new Error(`agent ${this.id}: advanceRound before mixRound at round ${round}`);
     const joint = this.joints[round % HISTORY];
-    joint.set(this.inboxes[round % INBOX_SLOTS].actions);
+    const actions = this.inboxes[round % INBOX_SLOTS].actions; // may be longer than N (adopted)
+    for (let j = 0; j < this.agentCount; j++) joint[j] = actions[j];
     this.rememberJoint(round, joint);
     this.roundMixed = false;
     this.roundBegun = false;
@@ -480,23 +546,34 @@ export class Agent implements TransportHandlers {
 
   private mixWithNeighbours(iteration: number, inbox: RoundInbox, allowMissingShares: boolean): void {
     let row = this.roundRow!;
-    let missing = 0;
-    for (const j of row.neighbours) if (!inbox.share(j)) missing++;
-    if (missing > 0) {
+    let neighbourShares = this.neighbourShares(row, inbox);
+    if (neighbourShares === undefined) {
+      const missing = row.neighbours.filter((j) => !inbox.share(j)).length;
       if (!allowMissingShares) {
         throw new Error(`agent ${this.id}: iteration ${iteration} lacks shares of ${this.awaitedShares().join(', ')}`);
       }
       // ALGORITHMS.md: a missing neighbour's weight moves onto the agent's own entry.
       row = withMissingShares(row, (j) => !inbox.share(j));
       this.lateShares += missing;
+      neighbourShares = this.neighbourShares(row, inbox)!;
     }
-    // One scratch array per degree: setting an array's length is a slow runtime call.
-    const neighbourShares = (this.neighbourScratch[row.neighbours.length] ??= new Array<Float32Array>(row.neighbours.length));
-    for (let k = 0; k < row.neighbours.length; k++) neighbourShares[k] = inbox.share(row.neighbours[k])!;
     if ((iteration + 1) % this.options.metricsEvery === 0) {
       this.lastConsensusDistance = distanceToMean(this.outgoingShares[iteration % OUTGOING_SLOTS], neighbourShares);
     }
     this.learner.consensus(row, neighbourShares);
+  }
+
+  /** The shares of `row`'s neighbours, in row order (a scratch array), or undefined if one is missing. */
+  private neighbourShares(row: ConsensusRow, inbox: RoundInbox): Float32Array[] | undefined {
+    const neighbours = row.neighbours;
+    // One scratch array per degree: setting an array's length is a slow runtime call.
+    const shares = (this.neighbourScratch[neighbours.length] ??= new Array<Float32Array>(neighbours.length));
+    for (let k = 0; k < neighbours.length; k++) {
+      const share = inbox.share(neighbours[k]);
+      if (share === undefined) return undefined;
+      shares[k] = share;
+    }
+    return shares;
   }
 
   /** (1/N) Σ_j r^j of the last transition: what a central critic with all rewards would see. */

@@ -88,14 +88,21 @@ export class FaultInjectingTransport implements Transport {
       }, wait);
       this.timers.add(timer);
     };
-    return this.inner.start({
+    const wrapped: TransportHandlers = {
       onAction: (message) => {
         if (!this.cut(message.agent)) later(() => handlers.onAction(message));
       },
       onShare: (message) => {
         if (!this.cut(message.agent)) later(() => handlers.onShare(message));
       },
-    });
+    };
+    // Whole rounds (a lockstep in-memory hub) pass straight through when nothing here acts on
+    // receipt: drops happen when publishing.
+    if (!delay && !this.plan.partition) {
+      if (handlers.onActions) wrapped.onActions = handlers.onActions.bind(handlers);
+      if (handlers.onShares) wrapped.onShares = handlers.onShares.bind(handlers);
+    }
+    return this.inner.start(wrapped);
   }
 
   publishAction(message: ActionMessage): void {

@@ -11,61 +11,90 @@
  *
  * Handlers run inside publish: a handler that publishes re-enters the hub (nested delivery).
  *
- * Lockstep mode (`new MemoryHub({ lockstep: true })`, what `netac sim` uses): a driver that has
- * every agent publish round r before any agent completes it lets the hub hold round r's actions
- * until every started agent has published its own, then hand each receiver all of them in one
- * onActions call: N calls per round instead of N² onAction calls, the simulator's largest
- * overhead at N = 20. What arrives is the same; only when changes. Held actions are delivered one
- * by one as soon as anything else happens first (an action of another round, a repeat, a start
- * or stop), and to receivers without onActions.
+ * Lockstep mode (`new MemoryHub({ lockstep: true })`, what `netac sim` uses). The driver has
+ * every started agent publish round r (its share, then its action) before any agent completes
+ * it. The hub holds the round back until every started agent's action is in, then hands each
+ * receiver the whole round at once: the shares as one board (onShares) and the actions as arrays
+ * (onActions), which the receivers share and may keep. That is N calls per round instead of the
+ * N² onAction and N·degree onShare calls that made up most of the simulator's overhead. What
+ * arrives is the same; only when and how changes. Held messages go out one by one instead as
+ * soon as the pattern breaks (a message of another round, a repeat, a start or stop), and to
+ * receivers without onActions/onShares.
  */
 import { ACTION_MESSAGE_BYTES, HEADER_BYTES } from './codec.js';
 import type { ActionMessage, ShareMessage, Transport, TransportHandlers, TransportStats } from './transport.js';
 
 export interface MemoryHubOptions {
-  /** Hold each round's actions until every started agent has published, then batch (default false). */
+  /** Hold each round until every started agent has published, then deliver it whole (default false). */
   readonly lockstep?: boolean;
 }
 
-/** A round's actions held back in lockstep mode. */
-class HeldActions {
-  round = -1;
-  /** Held messages in arrival order, with their senders. */
-  readonly messages: ActionMessage[] = [];
-  readonly from: MemoryTransport[] = [];
+/**
+ * One round held back in lockstep mode. The hub keeps a ring of HELD_ROUNDS: receivers may keep
+ * the arrays of a delivered round until they complete it, and no agent publishes round r + 2
+ * before every agent has completed round r (completing r + 1 takes everyone's action of r + 1).
+ */
+class HeldRound {
+  /** Step of the held actions and of the held shares (−1: none held). */
+  actionStep = -1;
+  shareStep = -1;
+  readonly actionMessages: ActionMessage[] = [];
+  readonly actionFrom: MemoryTransport[] = [];
+  readonly shareMessages: ShareMessage[] = [];
+  readonly shareRecipients: (readonly number[] | undefined)[] = [];
   senders = new Uint8Array(0);
   actions = new Int32Array(0);
   stateHashes = new Uint32Array(0);
+  /** Held shares by sender. */
+  shares: (ShareMessage | undefined)[] = [];
+  /** Per receiver id: how many held shares are addressed to it (its messagesIn). */
+  shareCounts = new Int32Array(0);
+
+  get empty(): boolean {
+    return this.actionMessages.length === 0 && this.shareMessages.length === 0;
+  }
 
   /** Makes room for agent ids below `size`. */
   fit(size: number): void {
     if (size <= this.senders.length) return;
     const capacity = Math.max(size, 2 * this.senders.length);
-    const senders = new Uint8Array(capacity);
-    senders.set(this.senders);
-    const actions = new Int32Array(capacity);
-    actions.set(this.actions);
-    const stateHashes = new Uint32Array(capacity);
-    stateHashes.set(this.stateHashes);
-    this.senders = senders;
-    this.actions = actions;
-    this.stateHashes = stateHashes;
+    const grow = <T extends Uint8Array | Int32Array | Uint32Array>(old: T, make: (n: number) => T): T => {
+      const grown = make(capacity);
+      grown.set(old);
+      return grown;
+    };
+    this.senders = grow(this.senders, (n) => new Uint8Array(n));
+    this.actions = grow(this.actions, (n) => new Int32Array(n));
+    this.stateHashes = grow(this.stateHashes, (n) => new Uint32Array(n));
+    this.shareCounts = grow(this.shareCounts, (n) => new Int32Array(n));
+    this.shares = [...this.shares, ...new Array<ShareMessage | undefined>(capacity - this.shares.length).fill(undefined)];
   }
 
+  /** Empties the slot for reuse (only once its receivers are done with it). */
   clear(): void {
-    for (const message of this.messages) this.senders[message.agent] = 0;
-    this.messages.length = 0;
-    this.from.length = 0;
-    this.round = -1;
+    this.senders.fill(0);
+    this.shares.fill(undefined);
+    this.shareCounts.fill(0);
+    this.actionMessages.length = 0;
+    this.actionFrom.length = 0;
+    this.shareMessages.length = 0;
+    this.shareRecipients.length = 0;
+    this.actionStep = -1;
+    this.shareStep = -1;
   }
 }
+
+const HELD_ROUNDS = 3;
 
 /** One per simulated run: the agents' shared "network". */
 export class MemoryHub {
   readonly lockstep: boolean;
-  private held = new HeldActions();
-  /** The other buffer: a handler that publishes during a batch delivery fills this one. */
-  private spare = new HeldActions();
+  private readonly heldRounds = Array.from({ length: HELD_ROUNDS }, () => new HeldRound());
+  /** The slot being filled. */
+  private held: HeldRound = this.heldRounds[0];
+  private heldIndex = 0;
+  /** 1 + the largest agent id with a transport: the size of the held rounds' per-agent arrays. */
+  private idCapacity = 0;
   private readonly transports = new Map<number, MemoryTransport>();
   /** Senders each receiver reads shares from, as declared (before or after start). */
   private readonly shareSubscriptions = new Map<number, readonly number[]>();
@@ -100,6 +129,7 @@ export class MemoryHub {
   register(transport: MemoryTransport): void {
     if (this.transports.has(transport.agent)) throw new Error(`MemoryHub: agent ${transport.agent} already has a transport`);
     this.transports.set(transport.agent, transport);
+    this.idCapacity = Math.max(this.idCapacity, transport.agent + 1);
   }
 
   /** @internal */
@@ -129,18 +159,19 @@ export class MemoryHub {
       this.deliverOne(from, message);
       return;
     }
-    const held = this.held;
-    if (held.messages.length > 0 && (held.round !== message.step || (message.agent < held.senders.length && held.senders[message.agent] === 1))) {
-      this.releaseHeld(); // not the lockstep pattern: fall back to one by one, in order
+    let held = this.held;
+    if (held.actionMessages.length > 0 && (held.actionStep !== message.step || (message.agent < held.senders.length && held.senders[message.agent] === 1))) {
+      this.releaseHeld(); // not the lockstep pattern: fall back to one by one
+      held = this.held;
     }
-    held.fit(message.agent + 1);
-    held.round = message.step;
-    held.messages.push(message);
-    held.from.push(from);
+    held.fit(Math.max(this.idCapacity, message.agent + 1));
+    held.actionStep = message.step;
+    held.actionMessages.push(message);
+    held.actionFrom.push(from);
     held.senders[message.agent] = 1;
     held.actions[message.agent] = message.action;
     held.stateHashes[message.agent] = message.stateHash;
-    if (held.messages.length === this.actionReceivers.length) this.deliverHeld();
+    if (held.actionMessages.length === this.actionReceivers.length) this.deliverHeld();
   }
 
   private deliverOne(from: MemoryTransport, message: ActionMessage): void {
@@ -151,31 +182,65 @@ export class MemoryHub {
     }
   }
 
-  /** Every started agent published this round: one onActions call per receiver. */
+  /** @internal */
+  deliverShare(from: MemoryTransport, message: ShareMessage, recipients: readonly number[] | undefined): void {
+    if (!this.lockstep || !from.started || message.agent !== from.agent) {
+      this.deliverShareNow(message, recipients);
+      return;
+    }
+    let held = this.held;
+    if (held.shareMessages.length > 0 && (held.shareStep !== message.step || held.shares[message.agent] !== undefined)) {
+      this.releaseHeld();
+      held = this.held;
+    }
+    held.fit(Math.max(this.idCapacity, message.agent + 1));
+    held.shareStep = message.step;
+    held.shareMessages.push(message);
+    held.shareRecipients.push(recipients);
+    held.shares[message.agent] = message;
+    // Count it for those it will reach, as deliverShareNow would.
+    if (recipients !== undefined) {
+      const byId = this.shareReceiverById[message.agent];
+      if (byId !== undefined) {
+        for (let index = 0; index < recipients.length; index++) if (byId[recipients[index]] !== undefined) held.shareCounts[recipients[index]]++;
+      }
+    } else {
+      const receivers = this.shareReceivers[message.agent];
+      if (receivers !== undefined) for (let index = 0; index < receivers.length; index++) held.shareCounts[receivers[index].agent]++;
+    }
+  }
+
+  /** True when `receiver` gets `message` (published with `recipients`) in one-by-one delivery. */
+  reaches(receiver: MemoryTransport, message: ShareMessage, recipients: readonly number[] | undefined): boolean {
+    if (this.shareReceiverById[message.agent]?.[receiver.agent] !== receiver) return false;
+    return recipients === undefined || recipients.includes(receiver.agent);
+  }
+
+  /** Every started agent published this round: each receiver gets it whole. */
   private deliverHeld(): void {
     const held = this.held;
-    this.held = this.spare;
-    this.spare = held;
+    // Move on first: a handler that publishes fills the next slot, not this one.
+    this.heldIndex = (this.heldIndex + 1) % HELD_ROUNDS;
+    this.held = this.heldRounds[this.heldIndex];
+    this.held.clear();
     const receivers = this.actionReceivers;
-    for (let index = 0; index < receivers.length; index++) {
-      // Every receiver is a sender here (one message per started agent, all distinct).
-      receivers[index].receiveActions(held);
-    }
-    held.clear();
+    for (let index = 0; index < receivers.length; index++) receivers[index].receiveRound(held);
   }
 
-  /** Delivers held actions one by one (what the hub would have done without lockstep). */
+  /** Delivers what is held one by one (what the hub would have done without lockstep). */
   private releaseHeld(): void {
     const held = this.held;
-    if (held.messages.length === 0) return;
-    const messages = held.messages.slice();
-    const from = held.from.slice();
+    if (held.empty) return;
+    const shares = held.shareMessages.slice();
+    const recipients = held.shareRecipients.slice();
+    const actions = held.actionMessages.slice();
+    const from = held.actionFrom.slice();
     held.clear();
-    for (let k = 0; k < messages.length; k++) this.deliverOne(from[k], messages[k]);
+    for (let k = 0; k < shares.length; k++) this.deliverShareNow(shares[k], recipients[k]);
+    for (let k = 0; k < actions.length; k++) this.deliverOne(from[k], actions[k]);
   }
 
-  /** @internal */
-  deliverShare(message: ShareMessage, recipients: readonly number[] | undefined): void {
+  private deliverShareNow(message: ShareMessage, recipients: readonly number[] | undefined): void {
     if (recipients !== undefined) {
       // Only the subscribers that will mix this share; the others would ignore it anyway.
       const byId = this.shareReceiverById[message.agent];
@@ -217,7 +282,7 @@ export class MemoryTransport implements Transport {
   publishShare(message: ShareMessage, recipients?: readonly number[]): void {
     this.stats.messagesOut++;
     this.stats.bytesOut += HEADER_BYTES + 4 * message.share.length;
-    this.hub.deliverShare(message, recipients);
+    this.hub.deliverShare(this, message, recipients);
   }
 
   /** @internal */
@@ -227,17 +292,26 @@ export class MemoryTransport implements Transport {
     this.handlers!.onAction(message);
   }
 
-  /** @internal Held actions of one round that include this agent's own. */
-  receiveActions(held: HeldActions): void {
+  /** @internal A whole held round (lockstep), this agent's own messages included. */
+  receiveRound(held: HeldRound): void {
     if (!this.started) return;
     const handlers = this.handlers!;
-    const others = held.messages.length - 1;
-    this.stats.messagesIn += others;
+    this.stats.messagesIn += held.actionMessages.length - 1 + held.shareCounts[this.agent];
+    if (held.shareMessages.length > 0) {
+      if (handlers.onShares) {
+        handlers.onShares(held.shareStep, held.shares);
+      } else {
+        for (let k = 0; k < held.shareMessages.length; k++) {
+          if (this.hub.reaches(this, held.shareMessages[k], held.shareRecipients[k])) handlers.onShare(held.shareMessages[k]);
+        }
+      }
+    }
+    if (!this.started) return;
     if (handlers.onActions) {
-      handlers.onActions(held.round, held.senders, held.actions, held.stateHashes);
+      handlers.onActions(held.actionStep, held.senders, held.actions, held.stateHashes);
       return;
     }
-    for (const message of held.messages) if (message.agent !== this.agent) handlers.onAction(message);
+    for (const message of held.actionMessages) if (message.agent !== this.agent) handlers.onAction(message);
   }
 
   /** @internal */

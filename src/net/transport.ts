@@ -32,12 +32,20 @@ export interface TransportHandlers {
   onAction(message: ActionMessage): void;
   onShare(message: ShareMessage): void;
   /**
-   * Optional: many agents' actions of one round in one call, the same as one onAction per agent
-   * j with senders[j] = 1 ({ agent: j, step, action: actions[j], stateHash: stateHashes[j] }).
-   * The arrays belong to the transport and are only valid during the call. A transport that
-   * gathers a round's actions (the in-memory hub in lockstep mode) uses it where present.
+   * Optional: every agent's action of round `step` at once, the same as one onAction per agent j
+   * with senders[j] = 1 ({ agent: j, step, action: actions[j], stateHash: stateHashes[j] }). The
+   * arrays are shared by all receivers: read them, never write them. `actions` and `stateHashes`
+   * stay unchanged until the receiver has completed round `step`; `senders` only during the call.
+   * A transport that gathers rounds (the in-memory hub in lockstep mode) uses it where present.
    */
   onActions?(step: number, senders: Uint8Array, actions: Int32Array, stateHashes: Uint32Array): void;
+  /**
+   * Optional: the shares of iteration `step` at once, indexed by sender: the same as onShare for
+   * each, except that the board may also hold shares this receiver does not need (it reads its
+   * neighbours' only). Shared by all receivers: never write it; it stays unchanged until the
+   * receiver has completed the round that mixes these shares.
+   */
+  onShares?(step: number, shares: readonly (ShareMessage | undefined)[]): void;
 }
 
 /** Counters every transport keeps (runtime stats: they vary run to run). */

@@ -197,14 +197,43 @@ describe('MemoryHub in lockstep mode', () => {
     expect(hub.startedAgents).toEqual([0, 1]);
   });
 
-  it('delivers shares at once, as without lockstep', async () => {
+  it('holds shares with their round: one board for receivers with onShares, the addressed shares for the others', async () => {
+    const hub = new MemoryHub({ lockstep: true });
+    const transports = [0, 1, 2].map((agent) => hub.transport(agent));
+    const boards: { step: number; senders: number[] }[] = [];
+    const boardInbox = batchInbox();
+    boardInbox.onShares = (step, board) => boards.push({ step, senders: [...board.keys()].filter((j) => board[j] !== undefined) });
+    const plain = batchInbox();
+    const inboxes = [batchInbox(), boardInbox, plain];
+    // 1 reads 0 and 2; 2 reads 0 only.
+    hub.subscribeShares(1, [0, 2]);
+    hub.subscribeShares(2, [0]);
+    await Promise.all(transports.map((transport, agent) => transport.start(inboxes[agent])));
+    const share = (agent: number) => ({ agent, step: 7, share: Float32Array.from([agent]) });
+    transports[0].publishShare(share(0));
+    transports[0].publishAction(action(0, 8));
+    transports[2].publishShare(share(2), [1]); // a recipients hint: for 1 only
+    transports[2].publishAction(action(2, 8));
+    transports[1].publishShare(share(1)); // nobody reads 1's shares
+    expect(boards).toEqual([]);
+    expect(plain.shares).toEqual([]); // held with the round
+    transports[1].publishAction(action(1, 8));
+    expect(boards).toEqual([{ step: 7, senders: [0, 1, 2] }]);
+    expect(plain.shares.map((m) => m.agent)).toEqual([0]);
+    // Counted as one-by-one delivery would: 1 got 0's and 2's shares, 2 got 0's.
+    expect(transports.map((transport) => transport.stats.messagesIn)).toEqual([2, 4, 3]);
+  });
+
+  it('releases held shares one by one when a share of another step arrives', async () => {
     const hub = new MemoryHub({ lockstep: true });
     const transports = [0, 1].map((agent) => hub.transport(agent));
     const inboxes = [batchInbox(), batchInbox()];
     hub.subscribeShares(1, [0]);
     await Promise.all(transports.map((transport, agent) => transport.start(inboxes[agent])));
-    const share = { agent: 0, step: 0, share: Float32Array.from([1]) };
-    transports[0].publishShare(share);
-    expect(inboxes[1].shares).toEqual([share]);
+    const first = { agent: 0, step: 0, share: Float32Array.from([1]) };
+    transports[0].publishShare(first);
+    expect(inboxes[1].shares).toEqual([]);
+    transports[0].publishShare({ agent: 0, step: 1, share: Float32Array.from([2]) });
+    expect(inboxes[1].shares).toEqual([first]);
   });
 });
