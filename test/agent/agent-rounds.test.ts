@@ -3,18 +3,17 @@
 import { describe, expect, it } from 'vitest';
 import { Agent, DesyncError } from '../../src/agent/agent.js';
 import { networkedMdpFactory } from '../../src/env/networked-mdp.js';
-import { createLearner } from '../../src/learn/index.js';
+import { createLearner, type LearnerOptions } from '../../src/learn/index.js';
 import { makeLinearModel } from '../../src/learn/model-maker.js';
 import { createTopology } from '../../src/topology/topology.js';
+import type { ActionMessage, ShareMessage, Transport } from '../../src/net/transport.js';
 
 const AGENTS = 3;
 
 const mdp = () => networkedMdpFactory({ seed: 1, agents: AGENTS, states: 3, actions: 2 })();
 
-/** Agent `id` of a 3-agent run on a complete graph (Algorithm 2: action lead 1). */
-function agentOf(id: number, steps = 20): Agent {
-  const env = mdp();
-  const learner = createLearner(2, env, {
+function learnerOptions(id: number): LearnerOptions {
+  return {
     agent: id,
     runSeed: 5,
     critic: { kind: 'linear' },
@@ -22,7 +21,13 @@ function agentOf(id: number, steps = 20): Agent {
     criticSchedule: { kind: 'constant', value: 0.1 },
     actorSchedule: { kind: 'constant', value: 0.01 },
     makeModel: makeLinearModel,
-  });
+  };
+}
+
+/** Agent `id` of a 3-agent run on a complete graph (Algorithm 2: action lead 1). */
+function agentOf(id: number, steps = 20): Agent {
+  const env = mdp();
+  const learner = createLearner(2, env, learnerOptions(id));
   return new Agent({
     agent: id,
     env,
@@ -33,6 +38,23 @@ function agentOf(id: number, steps = 20): Agent {
     steps,
     metricsEvery: 10,
   });
+}
+
+/** An agent attached to a transport that only records what it publishes. */
+function capturing(id: number) {
+  const agent = agentOf(id);
+  const published = { actions: [] as ActionMessage[], shares: [] as ShareMessage[] };
+  const transport: Transport = {
+    agent: id,
+    stats: { messagesIn: 0, messagesOut: 0, rejected: 0, bytesOut: 0 },
+    start: async () => undefined,
+    stop: async () => undefined,
+    publishAction: (message) => published.actions.push(message),
+    publishShare: (message) => published.shares.push(message),
+  };
+  agent.attach(transport);
+  const shareSize = createLearner(2, mdp(), learnerOptions(id)).shareSize;
+  return { agent, published, shareSize };
 }
 
 /** Every replica's state hash at round 0 (same seed, same s_0). */
@@ -68,6 +90,31 @@ describe('Agent rounds', () => {
     agent.completeRound();
     const snapshot = agent.snapshot();
     expect(snapshot.joints[0].slice(1)).toEqual([1, 1]); // agent 1's 1 from the batch, agent 2's 1 from its message
+  });
+
+  it('takes a whole round and a board of shares by reference, and later copies count as duplicates', () => {
+    const hash = hashAtStart();
+    const { agent, published, shareSize } = capturing(0);
+    agent.beginRound(); // round 0 (Algorithm 2, lead 1): actions only
+    const own = published.actions[0].action;
+    // Every agent's action, its own as it drew it, in arrays longer than N (as a hub's may be).
+    agent.onActions(0, Uint8Array.from([1, 1, 1, 0]), Int32Array.from([own, 1, 0, 99]), Uint32Array.from([hash, hash, hash, 0]));
+    expect(agent.roundReady()).toBe(true);
+    agent.onAction({ agent: 1, step: 0, action: 0, stateHash: hash }); // a late copy: ignored
+    agent.completeRound();
+    expect(agent.snapshot().joints[0]).toEqual([own, 1, 0]);
+
+    // Round 1 mixes iteration 0: a board with both neighbours' shares completes it.
+    agent.beginRound();
+    const next = published.actions[1];
+    agent.onActions(1, Uint8Array.from([1, 1, 1]), Int32Array.from([next.action, 0, 0]), Uint32Array.from([next.stateHash, next.stateHash, next.stateHash]));
+    expect(agent.awaitedShares()).toEqual([1, 2]);
+    const share = (j: number) => ({ agent: j, step: 0, share: new Float32Array(shareSize).fill(j) });
+    agent.onShares(0, [undefined, share(1), share(2)]);
+    expect(agent.awaitedShares()).toEqual([]);
+    expect(agent.roundReady()).toBe(true);
+    agent.completeRound();
+    expect(agent.round).toBe(2);
   });
 
   it('ignores actions of rounds already past or too far ahead, and a reused inbox slot starts empty', () => {
