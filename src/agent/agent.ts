@@ -156,7 +156,12 @@ class RoundInbox {
     this.shares.fill(undefined);
   }
 
-  /** a^j of this round, by agent (complete once actionCount reaches N). */
+  /** The inbox's own array behind `actions` when nothing was adopted (reused round after round). */
+  get ownActionArray(): Int32Array {
+    return this.ownActions;
+  }
+
+  /** a^j of this round, by agent (complete once actionCount reaches N; may be longer than N). */
   get actions(): Int32Array {
     return this.adoptedActions ?? this.ownActions;
   }
@@ -243,7 +248,10 @@ export class Agent implements TransportHandlers {
   // History by time index mod HISTORY: states s_k, joint actions a_k, the rewards r_k the learner
   // is fed (team average for the centralized baseline) and agent i's private r^i_k (for metrics).
   private readonly states: unknown[] = new Array(HISTORY);
+  /** joints[k]: a_k for the time indices k in the ring: ownJoints[k % HISTORY], or a lockstep
+   *  transport's array of that round (shared with other agents: read only). */
   private readonly joints: Int32Array[];
+  private readonly ownJoints: Int32Array[];
   private readonly rewards = new Float64Array(HISTORY);
   private readonly privateRewards = new Float64Array(HISTORY);
   private readonly outgoingShares: Float32Array[];
@@ -270,6 +278,11 @@ export class Agent implements TransportHandlers {
   private readonly forcedActions = new Map<number, ActionMessage>();
   private readonly forcedShares = new Map<number, Float32Array>();
   private readonly neighbourScratch: Float32Array[][] = [];
+  // Options read every round, as fields.
+  private readonly tamperShare: ((share: Float32Array) => void) | undefined;
+  private readonly jointHistoryRounds: number;
+  private readonly metricsEvery: number;
+  private readonly teamReward: boolean;
 
   constructor(options: AgentOptions) {
     this.options = options;
@@ -280,11 +293,16 @@ export class Agent implements TransportHandlers {
     this.actionLead = options.learner.actionLead;
     this.lastRound = options.steps - 1 + this.actionLead;
     this.now = options.now ?? (() => 0);
+    this.tamperShare = options.tamperShare;
+    this.jointHistoryRounds = options.jointHistoryRounds ?? 5000;
+    this.metricsEvery = options.metricsEvery;
+    this.teamReward = options.rewardMode === 'team-average';
     if (options.topology.agentCount !== this.agentCount) {
       throw new Error(`topology has ${options.topology.agentCount} agents but the environment has ${this.agentCount}`);
     }
     this.inboxes = Array.from({ length: INBOX_SLOTS }, () => new RoundInbox(this.agentCount));
-    this.joints = Array.from({ length: HISTORY }, () => new Int32Array(this.agentCount));
+    this.ownJoints = Array.from({ length: HISTORY }, () => new Int32Array(this.agentCount));
+    this.joints = [...this.ownJoints];
     this.outgoingShares = Array.from({ length: OUTGOING_SLOTS }, () => new Float32Array(this.learner.shareSize));
     this.env.reset();
     this.states[0] = this.env.observe();
@@ -408,8 +426,8 @@ export class Agent implements TransportHandlers {
     if (iteration < 0) return; // a start-up round: actions only
     const share = this.learner.localStep(iteration, this.transitionOf(iteration));
     const outgoing = this.outgoingShares[iteration % OUTGOING_SLOTS];
-    outgoing.set(share);
-    this.options.tamperShare?.(outgoing);
+    for (let k = 0; k < outgoing.length; k++) outgoing[k] = share[k]; // a loop beats set() at this size
+    this.tamperShare?.(outgoing);
     this.windowTdSum += Math.abs(this.learner.lastTdError);
     this.windowRewardSum += this.privateRewards[(iteration + 1) % HISTORY];
     this.windowIterations++;
@@ -527,21 +545,29 @@ export class Agent implements TransportHandlers {
   advanceRound(): void {
     const round = this.currentRound;
     if (!this.roundMixed) throw new Error(`agent ${this.id}: advanceRound before mixRound at round ${round}`);
-    const joint = this.joints[round % HISTORY];
-    const actions = this.inboxes[round % INBOX_SLOTS].actions; // may be longer than N (adopted)
-    for (let j = 0; j < this.agentCount; j++) joint[j] = actions[j];
+    // a_r: the round's adopted array itself where it is exactly a joint action (it stays as it is
+    // for two more rounds, as long as iteration r needs it); else a copy.
+    const actions = this.inboxes[round % INBOX_SLOTS].actions;
+    let joint: Int32Array;
+    if (actions.length === this.agentCount && actions !== this.inboxes[round % INBOX_SLOTS].ownActionArray) {
+      joint = actions;
+    } else {
+      joint = this.ownJoints[round % HISTORY];
+      for (let j = 0; j < this.agentCount; j++) joint[j] = actions[j];
+    }
+    this.joints[round % HISTORY] = joint;
     this.rememberJoint(round, joint);
     this.roundMixed = false;
     this.roundBegun = false;
     this.currentRound = round + 1;
     const iteration = round - this.actionLead;
-    if (iteration >= 0 && (iteration + 1) % this.options.metricsEvery === 0) this.record(iteration + 1);
+    if (iteration >= 0 && (iteration + 1) % this.metricsEvery === 0) this.record(iteration + 1);
     if (this.finished) return;
     this.env.step(joint);
     this.states[(round + 1) % HISTORY] = this.env.observe();
     const privateReward = this.env.reward(this.id);
     this.privateRewards[(round + 1) % HISTORY] = privateReward;
-    this.rewards[(round + 1) % HISTORY] = this.options.rewardMode === 'private' ? privateReward : this.teamAverageReward();
+    this.rewards[(round + 1) % HISTORY] = this.teamReward ? this.teamAverageReward() : privateReward;
   }
 
   private mixWithNeighbours(iteration: number, inbox: RoundInbox, allowMissingShares: boolean): void {
@@ -557,7 +583,7 @@ export class Agent implements TransportHandlers {
       this.lateShares += missing;
       neighbourShares = this.neighbourShares(row, inbox)!;
     }
-    if ((iteration + 1) % this.options.metricsEvery === 0) {
+    if ((iteration + 1) % this.metricsEvery === 0) {
       this.lastConsensusDistance = distanceToMean(this.outgoingShares[iteration % OUTGOING_SLOTS], neighbourShares);
     }
     this.learner.consensus(row, neighbourShares);
@@ -584,7 +610,7 @@ export class Agent implements TransportHandlers {
   }
 
   private rememberJoint(round: number, joint: Int32Array): void {
-    const keep = this.options.jointHistoryRounds ?? 5000;
+    const keep = this.jointHistoryRounds;
     if (keep === 0) return;
     if (this.jointHistoryStart + this.jointHistory.length !== round) {
       this.jointHistory = [];
@@ -625,7 +651,7 @@ export class Agent implements TransportHandlers {
       lastShares: [lastShare && lastShare.step === previous - this.actionLead ? { step: lastShare.step, share: Array.from(lastShare.share) } : null],
       jointHistory: {
         firstRound: this.jointHistoryStart,
-        joints: this.jointHistory.slice(-Math.min(this.jointHistory.length, this.options.jointHistoryRounds ?? 5000)).map((joint) => Array.from(joint)),
+        joints: this.jointHistory.slice(-Math.min(this.jointHistory.length, this.jointHistoryRounds)).map((joint) => Array.from(joint)),
       },
     };
   }
@@ -640,7 +666,8 @@ export class Agent implements TransportHandlers {
     this.env.restore(snapshot.env);
     for (let k = 0; k < HISTORY; k++) {
       this.states[k] = decodeState(snapshot.states[k]);
-      this.joints[k].set(snapshot.joints[k]);
+      this.ownJoints[k].set(snapshot.joints[k]);
+      this.joints[k] = this.ownJoints[k];
       this.rewards[k] = snapshot.rewards[k];
       this.privateRewards[k] = snapshot.privateRewards[k];
     }
@@ -697,15 +724,16 @@ export class Agent implements TransportHandlers {
     if (!best || best.round <= from) return 0;
     const target = Math.min(best.round, this.lastRound + 1);
     for (let round = from; round < target; round++) {
-      const joint = this.joints[round % HISTORY];
+      const joint = this.ownJoints[round % HISTORY];
       joint.set(best.joints[round - from]);
+      this.joints[round % HISTORY] = joint;
       this.rememberJoint(round, joint);
       if (round === this.lastRound) break;
       this.env.step(joint);
       this.states[(round + 1) % HISTORY] = this.env.observe();
       const privateReward = this.env.reward(this.id);
       this.privateRewards[(round + 1) % HISTORY] = privateReward;
-      this.rewards[(round + 1) % HISTORY] = this.options.rewardMode === 'private' ? privateReward : this.teamAverageReward();
+      this.rewards[(round + 1) % HISTORY] = this.teamReward ? this.teamAverageReward() : privateReward;
     }
     this.currentRound = target;
     for (const inbox of this.inboxes) inbox.reset();

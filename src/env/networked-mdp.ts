@@ -186,6 +186,8 @@ export class NetworkedMdpCache {
   criticData = new Float32Array(0);
   /** φ^i(s, b) for every (s, i, b), when small enough to precompute; else null (hash on demand). */
   actorTable: Float32Array | null = null;
+  /** The instance's joint-digest lane terms (see laneTablesOf); null until the first replica. */
+  laneTables: LaneTables | null = null;
   /**
    * The last transition any replica took: (t, s_t, a_t) → (s_{t+1}, digest). Replicas of one run
    * step through the same (t, s, a) one after another, so all but the first reuse it after
@@ -230,6 +232,32 @@ export class NetworkedMdpCache {
     if (this.shift === 32) return 0;
     return Math.imul(lo ^ Math.imul(hi, 0x9e3779b1) ^ Math.imul(state + 1, 0x85ebca6b), 0x2c1b3c6d) >>> this.shift;
   }
+}
+
+/** Per-(agent, action) terms of the joint-action digest, and each agent's offset into them. */
+interface LaneTables {
+  /** offsets[i] = Σ_{j<i} |A^j|; offsets[N] = Σ_j |A^j|. */
+  readonly offsets: Int32Array;
+  /** lo[offsets[i] + b] = hashKeys(laneSeedLo, i, b), and hi likewise. */
+  readonly lo: Int32Array;
+  readonly hi: Int32Array;
+}
+
+function laneTablesOf(tableSeed: number, actions: readonly number[]): LaneTables {
+  const agents = actions.length;
+  const offsets = new Int32Array(agents + 1);
+  for (let i = 0; i < agents; i++) offsets[i + 1] = offsets[i] + actions[i];
+  const lo = new Int32Array(offsets[agents]);
+  const hi = new Int32Array(offsets[agents]);
+  const laneSeedLo = hashKeys(tableSeed, Purpose.laneLo) | 0;
+  const laneSeedHi = hashKeys(tableSeed, Purpose.laneHi) | 0;
+  for (let i = 0; i < agents; i++) {
+    for (let b = 0; b < actions[i]; b++) {
+      lo[offsets[i] + b] = hashKeys(laneSeedLo, i, b) | 0;
+      hi[offsets[i] + b] = hashKeys(laneSeedHi, i, b) | 0;
+    }
+  }
+  return { offsets, lo, hi };
 }
 
 /**
@@ -298,22 +326,17 @@ export class NetworkedMdp implements FiniteMdp {
     this.initialState =
       o.initialState ?? Math.floor((hashKeys(this.tableSeed, Purpose.initial) / TWO_POW_32) * o.states);
 
-    const offsets = new Int32Array(o.agents + 1);
-    for (let i = 0; i < o.agents; i++) offsets[i + 1] = offsets[i] + o.actions[i];
-    this.actionOffset = offsets;
-    this.laneLoTerms = new Int32Array(offsets[o.agents]);
-    this.laneHiTerms = new Int32Array(offsets[o.agents]);
-    const laneSeedLo = hashKeys(this.tableSeed, Purpose.laneLo) | 0;
-    const laneSeedHi = hashKeys(this.tableSeed, Purpose.laneHi) | 0;
-    for (let i = 0; i < o.agents; i++) {
-      for (let b = 0; b < o.actions[i]; b++) {
-        this.laneLoTerms[offsets[i] + b] = hashKeys(laneSeedLo, i, b) | 0;
-        this.laneHiTerms[offsets[i] + b] = hashKeys(laneSeedHi, i, b) | 0;
-      }
-    }
     this.decoded = new Int32Array(o.agents);
     this.cache = cache ?? new NetworkedMdpCache(options.cacheSlots ?? 256);
-    if (this.cache.bind(this.fingerprint, this.stateCount, this.criticFeatureSize)) {
+    const firstReplica = this.cache.bind(this.fingerprint, this.stateCount, this.criticFeatureSize);
+    // Replicas of one instance share their read-only tables: 20 replicas reading one copy keep it
+    // in the CPU's cache, where 20 copies would not stay.
+    const lanes = (this.cache.laneTables ??= laneTablesOf(this.tableSeed, o.actions));
+    this.actionOffset = lanes.offsets;
+    this.laneLoTerms = lanes.lo;
+    this.laneHiTerms = lanes.hi;
+    const offsets = lanes.offsets;
+    if (firstReplica) {
       // Actor features depend on (s, i, b) only: S·Σ_i|A^i|·dim entries, small at paper scale
       // (20·40·5 = 4000), so a precomputed table of the same pure function saves rehashing.
       const rows = this.stateCount * offsets[o.agents];

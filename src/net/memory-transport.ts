@@ -30,18 +30,24 @@ export interface MemoryHubOptions {
 }
 
 /**
- * One round held back in lockstep mode. The hub keeps a ring of HELD_ROUNDS: receivers may keep
- * the arrays of a delivered round until they complete it, and no agent publishes round r + 2
- * before every agent has completed round r (completing r + 1 takes everyone's action of r + 1).
+ * One round held back in lockstep mode. The hub keeps a ring of HELD_ROUNDS = 4, so the arrays of
+ * round r are written again only for round r + 4, and receivers may keep them until they have
+ * completed round r + 2 (TransportHandlers.onActions): nobody publishes round r + 4 before every
+ * agent has completed round r + 2, because completing round r + 3 takes everyone's action of
+ * r + 3, which each agent publishes only after completing r + 2.
  */
 class HeldRound {
   /** Step of the held actions and of the held shares (−1: none held). */
   actionStep = -1;
   shareStep = -1;
+  /** Held messages in arrival order: the first actionCount / shareCount entries (kept, not
+   *  truncated, between rounds: truncating an array frees its storage, and it regrows). */
   readonly actionMessages: ActionMessage[] = [];
   readonly actionFrom: MemoryTransport[] = [];
+  actionCount = 0;
   readonly shareMessages: ShareMessage[] = [];
   readonly shareRecipients: (readonly number[] | undefined)[] = [];
+  shareCount = 0;
   senders = new Uint8Array(0);
   actions = new Int32Array(0);
   stateHashes = new Uint32Array(0);
@@ -51,13 +57,14 @@ class HeldRound {
   shareCounts = new Int32Array(0);
 
   get empty(): boolean {
-    return this.actionMessages.length === 0 && this.shareMessages.length === 0;
+    return this.actionCount === 0 && this.shareCount === 0;
   }
 
   /** Makes room for agent ids below `size`. */
   fit(size: number): void {
     if (size <= this.senders.length) return;
-    const capacity = Math.max(size, 2 * this.senders.length);
+    // Exactly `size`: with ids 0..N−1, `actions` is then exactly a joint action.
+    const capacity = size;
     const grow = <T extends Uint8Array | Int32Array | Uint32Array>(old: T, make: (n: number) => T): T => {
       const grown = make(capacity);
       grown.set(old);
@@ -75,16 +82,14 @@ class HeldRound {
     this.senders.fill(0);
     this.shares.fill(undefined);
     this.shareCounts.fill(0);
-    this.actionMessages.length = 0;
-    this.actionFrom.length = 0;
-    this.shareMessages.length = 0;
-    this.shareRecipients.length = 0;
+    this.actionCount = 0;
+    this.shareCount = 0;
     this.actionStep = -1;
     this.shareStep = -1;
   }
 }
 
-const HELD_ROUNDS = 3;
+const HELD_ROUNDS = 4;
 
 /** One per simulated run: the agents' shared "network". */
 export class MemoryHub {
@@ -160,18 +165,19 @@ export class MemoryHub {
       return;
     }
     let held = this.held;
-    if (held.actionMessages.length > 0 && (held.actionStep !== message.step || (message.agent < held.senders.length && held.senders[message.agent] === 1))) {
+    if (held.actionCount > 0 && (held.actionStep !== message.step || (message.agent < held.senders.length && held.senders[message.agent] === 1))) {
       this.releaseHeld(); // not the lockstep pattern: fall back to one by one
       held = this.held;
     }
     held.fit(Math.max(this.idCapacity, message.agent + 1));
     held.actionStep = message.step;
-    held.actionMessages.push(message);
-    held.actionFrom.push(from);
+    held.actionMessages[held.actionCount] = message;
+    held.actionFrom[held.actionCount] = from;
+    held.actionCount++;
     held.senders[message.agent] = 1;
     held.actions[message.agent] = message.action;
     held.stateHashes[message.agent] = message.stateHash;
-    if (held.actionMessages.length === this.actionReceivers.length) this.deliverHeld();
+    if (held.actionCount === this.actionReceivers.length) this.deliverHeld();
   }
 
   private deliverOne(from: MemoryTransport, message: ActionMessage): void {
@@ -189,14 +195,15 @@ export class MemoryHub {
       return;
     }
     let held = this.held;
-    if (held.shareMessages.length > 0 && (held.shareStep !== message.step || held.shares[message.agent] !== undefined)) {
+    if (held.shareCount > 0 && (held.shareStep !== message.step || held.shares[message.agent] !== undefined)) {
       this.releaseHeld();
       held = this.held;
     }
     held.fit(Math.max(this.idCapacity, message.agent + 1));
     held.shareStep = message.step;
-    held.shareMessages.push(message);
-    held.shareRecipients.push(recipients);
+    held.shareMessages[held.shareCount] = message;
+    held.shareRecipients[held.shareCount] = recipients;
+    held.shareCount++;
     held.shares[message.agent] = message;
     // Count it for those it will reach, as deliverShareNow would.
     if (recipients !== undefined) {
@@ -231,10 +238,10 @@ export class MemoryHub {
   private releaseHeld(): void {
     const held = this.held;
     if (held.empty) return;
-    const shares = held.shareMessages.slice();
-    const recipients = held.shareRecipients.slice();
-    const actions = held.actionMessages.slice();
-    const from = held.actionFrom.slice();
+    const shares = held.shareMessages.slice(0, held.shareCount);
+    const recipients = held.shareRecipients.slice(0, held.shareCount);
+    const actions = held.actionMessages.slice(0, held.actionCount);
+    const from = held.actionFrom.slice(0, held.actionCount);
     held.clear();
     for (let k = 0; k < shares.length; k++) this.deliverShareNow(shares[k], recipients[k]);
     for (let k = 0; k < actions.length; k++) this.deliverOne(from[k], actions[k]);
@@ -296,12 +303,12 @@ export class MemoryTransport implements Transport {
   receiveRound(held: HeldRound): void {
     if (!this.started) return;
     const handlers = this.handlers!;
-    this.stats.messagesIn += held.actionMessages.length - 1 + held.shareCounts[this.agent];
-    if (held.shareMessages.length > 0) {
+    this.stats.messagesIn += held.actionCount - 1 + held.shareCounts[this.agent];
+    if (held.shareCount > 0) {
       if (handlers.onShares) {
         handlers.onShares(held.shareStep, held.shares);
       } else {
-        for (let k = 0; k < held.shareMessages.length; k++) {
+        for (let k = 0; k < held.shareCount; k++) {
           if (this.hub.reaches(this, held.shareMessages[k], held.shareRecipients[k])) handlers.onShare(held.shareMessages[k]);
         }
       }
@@ -311,7 +318,7 @@ export class MemoryTransport implements Transport {
       handlers.onActions(held.actionStep, held.senders, held.actions, held.stateHashes);
       return;
     }
-    for (const message of held.actionMessages) if (message.agent !== this.agent) handlers.onAction(message);
+    for (let k = 0; k < held.actionCount; k++) if (held.actionMessages[k].agent !== this.agent) handlers.onAction(held.actionMessages[k]);
   }
 
   /** @internal */
