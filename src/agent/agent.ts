@@ -189,13 +189,19 @@ class RoundInbox {
    * Takes a whole round's actions by reference when that is the same as adding them one by one:
    * every agent sent, and what is already in (at most `self`'s own) agrees. False otherwise.
    */
-  adoptActions(self: number, senders: Uint8Array, actions: Int32Array, stateHashes: Uint32Array): boolean {
-    if (this.adoptedActions !== null || senders.length < this.agentCount || actions.length < this.agentCount) return false;
+  adoptActions(self: number, senders: Uint8Array, actions: Int32Array, stateHashes: Uint32Array, senderCount: number): boolean {
+    if (this.adoptedActions !== null || actions.length < this.agentCount || stateHashes.length < this.agentCount) return false;
+    // Every agent sent. With exactly N entries the count tells; else look at each.
+    if (senders.length < this.agentCount) return false;
+    if (senders.length === this.agentCount) {
+      if (senderCount !== this.agentCount) return false;
+    } else {
+      for (let j = 0; j < this.agentCount; j++) if (senders[j] !== 1) return false;
+    }
     if (this.actionCount > 1) return false;
     if (this.actionCount === 1 && !(this.actionRound[self] === this.round && this.ownActions[self] === actions[self] && this.ownHashes[self] === stateHashes[self])) {
       return false;
     }
-    for (let j = 0; j < this.agentCount; j++) if (senders[j] !== 1) return false;
     this.adoptedActions = actions;
     this.adoptedHashes = stateHashes;
     this.actionCount = this.agentCount;
@@ -358,10 +364,10 @@ export class Agent implements TransportHandlers {
   }
 
   /** A round's actions at once (the in-memory hub in lockstep mode): onAction for each sender. */
-  onActions(step: number, senders: Uint8Array, actions: Int32Array, stateHashes: Uint32Array): void {
+  onActions(step: number, senders: Uint8Array, actions: Int32Array, stateHashes: Uint32Array, senderCount: number): void {
     const inbox = this.inboxFor(step);
     if (!inbox) return;
-    let added = inbox.adoptActions(this.id, senders, actions, stateHashes);
+    let added = inbox.adoptActions(this.id, senders, actions, stateHashes, senderCount);
     if (!added) {
       const count = Math.min(this.agentCount, senders.length);
       for (let j = 0; j < count; j++) {

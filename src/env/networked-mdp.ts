@@ -199,6 +199,10 @@ export class NetworkedMdpCache {
   lastStepNext = -1;
   lastStepLo = 0;
   lastStepHi = 0;
+  /** The last state hash any replica computed: (t, s) → stateHash. */
+  hashTime = -1;
+  hashState = -1;
+  hashValue = 0;
 
   constructor(slots = 256) {
     if (!Number.isInteger(slots) || slots < 0 || (slots & (slots - 1)) !== 0 || slots > 1 << 20) {
@@ -547,7 +551,14 @@ export class NetworkedMdp implements FiniteMdp {
 
   stateHash(): number {
     const t = this.currentTime;
-    return hashKeys(this.hashSeed, t | 0, Math.floor(t / TWO_POW_32), this.state);
+    const cache = this.cache;
+    // Replicas in step ask for the same (t, s_t) one after another: the last answer is shared.
+    if (cache.hashTime === t && cache.hashState === this.state) return cache.hashValue;
+    const hash = hashKeys(this.hashSeed, t | 0, Math.floor(t / TWO_POW_32), this.state);
+    cache.hashTime = t;
+    cache.hashState = this.state;
+    cache.hashValue = hash;
+    return hash;
   }
 
   save(): EnvironmentSnapshot {

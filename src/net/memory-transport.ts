@@ -315,7 +315,7 @@ export class MemoryTransport implements Transport {
     }
     if (!this.started) return;
     if (handlers.onActions) {
-      handlers.onActions(held.actionStep, held.senders, held.actions, held.stateHashes);
+      handlers.onActions(held.actionStep, held.senders, held.actions, held.stateHashes, held.actionCount);
       return;
     }
     for (let k = 0; k < held.actionCount; k++) if (held.actionMessages[k].agent !== this.agent) handlers.onAction(held.actionMessages[k]);

@@ -33,14 +33,15 @@ export interface TransportHandlers {
   onShare(message: ShareMessage): void;
   /**
    * Optional: every agent's action of round `step` at once, the same as one onAction per agent j
-   * with senders[j] = 1 ({ agent: j, step, action: actions[j], stateHash: stateHashes[j] }). The
+   * with senders[j] = 1 ({ agent: j, step, action: actions[j], stateHash: stateHashes[j] });
+   * `senderCount` is how many senders[j] are 1. The
    * arrays are shared by all receivers: read them, never write them. `actions` and `stateHashes`
    * stay unchanged until the receiver has completed round `step + 2` (so a receiver may keep
    * `actions` as its joint action a_step for as long as its learner needs it); `senders` only
    * during the call.
    * A transport that gathers rounds (the in-memory hub in lockstep mode) uses it where present.
    */
-  onActions?(step: number, senders: Uint8Array, actions: Int32Array, stateHashes: Uint32Array): void;
+  onActions?(step: number, senders: Uint8Array, actions: Int32Array, stateHashes: Uint32Array, senderCount: number): void;
   /**
    * Optional: the shares of iteration `step` at once, indexed by sender: the same as onShare for
    * each, except that the board may also hold shares this receiver does not need (it reads its

@@ -84,7 +84,7 @@ describe('Agent rounds', () => {
     agent.beginRound();
     agent.onAction({ agent: 2, step: 0, action: 1, stateHash: hash });
     // A batch that repeats agent 2 (ignored: the first copy stays) and brings agent 1.
-    agent.onActions(0, Uint8Array.from([0, 1, 1]), Int32Array.from([0, 1, 0]), Uint32Array.from([0, hash, hash]));
+    agent.onActions(0, Uint8Array.from([0, 1, 1]), Int32Array.from([0, 1, 0]), Uint32Array.from([0, hash, hash]), 2);
     expect(agent.awaitedActions()).toEqual([]);
     expect(agent.roundReady()).toBe(true);
     agent.completeRound();
@@ -98,7 +98,7 @@ describe('Agent rounds', () => {
     agent.beginRound(); // round 0 (Algorithm 2, lead 1): actions only
     const own = published.actions[0].action;
     // Every agent's action, its own as it drew it, in arrays longer than N (as a hub's may be).
-    agent.onActions(0, Uint8Array.from([1, 1, 1, 0]), Int32Array.from([own, 1, 0, 99]), Uint32Array.from([hash, hash, hash, 0]));
+    agent.onActions(0, Uint8Array.from([1, 1, 1, 0]), Int32Array.from([own, 1, 0, 99]), Uint32Array.from([hash, hash, hash, 0]), 3);
     expect(agent.roundReady()).toBe(true);
     agent.onAction({ agent: 1, step: 0, action: 0, stateHash: hash }); // a late copy: ignored
     agent.completeRound();
@@ -107,7 +107,7 @@ describe('Agent rounds', () => {
     // Round 1 mixes iteration 0: a board with both neighbours' shares completes it.
     agent.beginRound();
     const next = published.actions[1];
-    agent.onActions(1, Uint8Array.from([1, 1, 1]), Int32Array.from([next.action, 0, 0]), Uint32Array.from([next.stateHash, next.stateHash, next.stateHash]));
+    agent.onActions(1, Uint8Array.from([1, 1, 1]), Int32Array.from([next.action, 0, 0]), Uint32Array.from([next.stateHash, next.stateHash, next.stateHash]), 3);
     expect(agent.awaitedShares()).toEqual([1, 2]);
     const share = (j: number) => ({ agent: j, step: 0, share: new Float32Array(shareSize).fill(j) });
     agent.onShares(0, [undefined, share(1), share(2)]);
