@@ -19,7 +19,7 @@
 import type { Environment } from '../env/types.js';
 import type { Learner, Transition } from '../learn/learner.js';
 import { consensusRow, withMissingShares, type ConsensusRule } from '../topology/consensus.js';
-import type { ConsensusRow, Topology } from '../topology/types.js';
+import type { ConsensusRow, Graph, Topology } from '../topology/types.js';
 import type { ActionMessage, ShareMessage, Transport, TransportHandlers } from '../net/transport.js';
 import type { LearningRecord, RuntimeRecord } from './metrics.js';
 import type { EnvironmentSnapshot } from '../env/types.js';
@@ -264,6 +264,8 @@ export class Agent implements TransportHandlers {
   private readonly pendingActions: (ActionMessage | undefined)[] = new Array(2);
   private readonly pendingShares: (ShareMessage | undefined)[] = new Array(2);
   private readonly pendingRecipients: (readonly number[] | undefined)[] = new Array(2);
+  /** G_t of the iteration this round mixes, and this agent's consensus row in it (built on first use). */
+  private roundGraph: Graph | undefined;
   private roundRow: ConsensusRow | undefined;
   /** The replica's state hash during the current round (set by beginRound). */
   private roundStateHash = 0;
@@ -438,7 +440,10 @@ export class Agent implements TransportHandlers {
     this.windowRewardSum += this.privateRewards[(iteration + 1) % HISTORY];
     this.windowIterations++;
     const graph = this.options.topology.graphAt(iteration);
-    this.roundRow = consensusRow(graph, this.id, this.options.consensusRule);
+    // The row is built when first needed (at mixing, in the simulator), not here: kept apart, the
+    // local steps of all agents and then the consensus steps each run hot in the CPU's caches.
+    this.roundGraph = graph;
+    this.roundRow = undefined;
     const forcedShare = this.forcedShares.size > 0 ? this.forcedShares.get(iteration) : undefined;
     if (forcedShare) {
       outgoing.set(forcedShare);
@@ -495,10 +500,15 @@ export class Agent implements TransportHandlers {
 
   /** Neighbours whose share this round still lacks. */
   awaitedShares(): number[] {
-    const row = this.roundRow;
-    if (!row || this.currentRound < this.actionLead) return [];
+    if (this.roundGraph === undefined || this.currentRound < this.actionLead) return [];
+    const row = this.consensusRowOfRound();
     const inbox = this.inboxFor(this.currentRound);
     return row.neighbours.filter((j) => !inbox?.share(j));
+  }
+
+  /** This agent's row of C_t for the iteration the current round mixes. */
+  private consensusRowOfRound(): ConsensusRow {
+    return (this.roundRow ??= consensusRow(this.roundGraph!, this.id, this.options.consensusRule));
   }
 
   /** True when every action of this round and every neighbour share it needs has arrived. */
@@ -507,7 +517,7 @@ export class Agent implements TransportHandlers {
     const inbox = this.inboxes[this.currentRound % INBOX_SLOTS];
     if (inbox.round !== this.currentRound || inbox.actionCount < this.agentCount) return false;
     if (this.currentRound < this.actionLead) return true;
-    const row = this.roundRow!;
+    const row = this.consensusRowOfRound();
     for (const j of row.neighbours) if (!inbox.share(j)) return false;
     return true;
   }
@@ -577,7 +587,7 @@ export class Agent implements TransportHandlers {
   }
 
   private mixWithNeighbours(iteration: number, inbox: RoundInbox, allowMissingShares: boolean): void {
-    let row = this.roundRow!;
+    let row = this.consensusRowOfRound();
     let neighbourShares = this.neighbourShares(row, inbox);
     if (neighbourShares === undefined) {
       const missing = row.neighbours.filter((j) => !inbox.share(j)).length;
