@@ -17,6 +17,8 @@ import { resolveShippedFile } from './paths.js';
 export interface NeuralBenchCase {
   readonly name: string;
   readonly description: string;
+  /** Measured runs by default: one (these runs take minutes). */
+  readonly repeats: number;
   run(steps: number): Promise<{ agents: number; iterations: number; seconds: number }>;
 }
 
@@ -30,6 +32,7 @@ function neuralScenario(name: string, backend: 'cpu' | 'wasm', steps: number): S
 function perAgentCase(scenarioName: string, backend: 'cpu' | 'wasm'): NeuralBenchCase {
   return {
     name: `sim-${scenarioName}-${backend}`,
+    repeats: 1,
     description: `netac sim, per-agent MLPs (Agents + memory transport), ${backend}: ${scenarioName}, ring (≤ ${PER_AGENT_CAP} iterations)`,
     async run(steps) {
       const iterations = Math.min(steps, PER_AGENT_CAP);
@@ -46,6 +49,7 @@ function perAgentCase(scenarioName: string, backend: 'cpu' | 'wasm'): NeuralBenc
 function batchedCase(scenarioName: string, backend: 'cpu' | 'wasm'): NeuralBenchCase {
   return {
     name: `batched-${scenarioName}-${backend}`,
+    repeats: 1,
     description: `netac sim --batched (all agents' MLPs in batched tensor ops), ${backend}: ${scenarioName}, ring (≤ ${BATCHED_CAP} iterations)`,
     async run(steps) {
       const iterations = Math.min(steps, BATCHED_CAP);

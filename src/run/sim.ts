@@ -129,14 +129,9 @@ export async function simulateRun(
     await transport.start(agent);
   }
 
-  // Lockstep over the synchronous hub: every agent begins round r (publishing delivers at once),
-  // then every agent completes it.
   const lastRound = agents[0].lastRound;
   for (let round = 0; round <= lastRound; round++) {
-    for (let i = 0; i < agentCount; i++) agents[i].learnLocally();
-    for (let i = 0; i < agentCount; i++) agents[i].drawAndPublish();
-    for (let i = 0; i < agentCount; i++) agents[i].mixRound(allowMissingShares);
-    for (let i = 0; i < agentCount; i++) agents[i].advanceRound();
+    playRound(agents, allowMissingShares);
     if (options.onRound && (round & 255) === 0) options.onRound(round, mean(recentReturns));
   }
   for (const writer of writers) writer.close();
@@ -151,6 +146,21 @@ export async function simulateRun(
     ...(scenario.environment.kind === 'coop-navigation' ? { Juniform: uniformPolicyReturn(scenario, seed, scenario.steps) } : {}),
   };
   return { summary, agents, learners, replicas };
+}
+
+/**
+ * One lockstep round over the synchronous hub: every agent begins it (the hub delivers the round
+ * once the last action is in), then every agent completes it. Each half runs as two passes over
+ * all agents, so that one kind of work at a time runs hot in the CPU's caches. A function of its
+ * own, called once per round: the JIT then compiles it by itself instead of as part of a
+ * long-running simulateRun loop.
+ */
+function playRound(agents: readonly Agent[], allowMissingShares: boolean): void {
+  const count = agents.length;
+  for (let i = 0; i < count; i++) agents[i].learnLocally();
+  for (let i = 0; i < count; i++) agents[i].drawAndPublish();
+  for (let i = 0; i < count; i++) agents[i].mixRound(allowMissingShares);
+  for (let i = 0; i < count; i++) agents[i].advanceRound();
 }
 
 /** Every (topology choice, seed) of an experiment, written under outDir. */
