@@ -98,8 +98,6 @@ export class MemoryHub {
   /** The slot being filled. */
   private held: HeldRound = this.heldRounds[0];
   private heldIndex = 0;
-  /** 1 + the largest agent id with a transport: the size of the held rounds' per-agent arrays. */
-  private idCapacity = 0;
   private readonly transports = new Map<number, MemoryTransport>();
   /** Senders each receiver reads shares from, as declared (before or after start). */
   private readonly shareSubscriptions = new Map<number, readonly number[]>();
@@ -134,7 +132,8 @@ export class MemoryHub {
   register(transport: MemoryTransport): void {
     if (this.transports.has(transport.agent)) throw new Error(`MemoryHub: agent ${transport.agent} already has a transport`);
     this.transports.set(transport.agent, transport);
-    this.idCapacity = Math.max(this.idCapacity, transport.agent + 1);
+    // The held rounds hold one entry per agent id: sized here, never in the delivery path.
+    for (const held of this.heldRounds) held.fit(transport.agent + 1);
   }
 
   /** @internal */
@@ -169,7 +168,6 @@ export class MemoryHub {
       this.releaseHeld(); // not the lockstep pattern: fall back to one by one
       held = this.held;
     }
-    held.fit(Math.max(this.idCapacity, message.agent + 1));
     held.actionStep = message.step;
     held.actionMessages[held.actionCount] = message;
     held.actionFrom[held.actionCount] = from;
@@ -199,7 +197,6 @@ export class MemoryHub {
       this.releaseHeld();
       held = this.held;
     }
-    held.fit(Math.max(this.idCapacity, message.agent + 1));
     held.shareStep = message.step;
     held.shareMessages[held.shareCount] = message;
     held.shareRecipients[held.shareCount] = recipients;
