@@ -130,13 +130,15 @@ class RoundInbox {
   /** A lockstep transport's board of this iteration's shares, by sender (read only). */
   private shareBoard: readonly (ShareMessage | undefined)[] | null = null;
 
-  constructor(agentCount: number) {
+  /** `memory`: INBOX_WORDS_PER_AGENT × agentCount 32-bit words from byte `offset` on. */
+  constructor(agentCount: number, memory: ArrayBuffer, offset: number) {
     this.agentCount = agentCount;
-    this.ownActions = new Int32Array(agentCount);
-    this.ownHashes = new Uint32Array(agentCount);
-    this.actionRound = new Int32Array(agentCount).fill(NEVER);
+    // Four views on one block: contiguous memory, not four small allocations apart.
+    this.ownActions = new Int32Array(memory, offset, agentCount);
+    this.ownHashes = new Uint32Array(memory, offset + 4 * agentCount, agentCount);
+    this.actionRound = new Int32Array(memory, offset + 8 * agentCount, agentCount).fill(NEVER);
+    this.shareRound = new Int32Array(memory, offset + 12 * agentCount, agentCount).fill(NEVER);
     this.shares = new Array<Float32Array | undefined>(agentCount).fill(undefined);
-    this.shareRound = new Int32Array(agentCount).fill(NEVER);
   }
 
   /** Moves the slot to `round`: what it held for an older round no longer counts. */
@@ -230,6 +232,8 @@ class RoundInbox {
 }
 
 const INBOX_SLOTS = 4;
+/** 32-bit words per agent in a RoundInbox: action, state hash, and the action and share stamps. */
+const INBOX_WORDS_PER_AGENT = 4;
 const HISTORY = 4;
 /** Outgoing share buffers: a receiver may still read our round-r share while we are at round r+1. */
 const OUTGOING_SLOTS = 3;
@@ -308,7 +312,11 @@ export class Agent implements TransportHandlers {
     if (options.topology.agentCount !== this.agentCount) {
       throw new Error(`topology has ${options.topology.agentCount} agents but the environment has ${this.agentCount}`);
     }
-    this.inboxes = Array.from({ length: INBOX_SLOTS }, () => new RoundInbox(this.agentCount));
+    const inboxMemory = new ArrayBuffer(INBOX_SLOTS * INBOX_WORDS_PER_AGENT * 4 * this.agentCount);
+    this.inboxes = Array.from(
+      { length: INBOX_SLOTS },
+      (_, slot) => new RoundInbox(this.agentCount, inboxMemory, slot * INBOX_WORDS_PER_AGENT * 4 * this.agentCount),
+    );
     this.ownJoints = Array.from({ length: HISTORY }, () => new Int32Array(this.agentCount));
     this.joints = [...this.ownJoints];
     this.outgoingShares = Array.from({ length: OUTGOING_SLOTS }, () => new Float32Array(this.learner.shareSize));

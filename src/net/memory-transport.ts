@@ -60,21 +60,24 @@ class HeldRound {
     return this.actionCount === 0 && this.shareCount === 0;
   }
 
-  /** Makes room for agent ids below `size`. */
+  /** Makes room for agent ids below `size` (exactly: with ids 0..N−1, `actions` is then exactly a joint action). */
   fit(size: number): void {
     if (size <= this.senders.length) return;
-    // Exactly `size`: with ids 0..N−1, `actions` is then exactly a joint action.
-    const capacity = size;
-    const grow = <T extends Uint8Array | Int32Array | Uint32Array>(old: T, make: (n: number) => T): T => {
-      const grown = make(capacity);
-      grown.set(old);
-      return grown;
-    };
-    this.senders = grow(this.senders, (n) => new Uint8Array(n));
-    this.actions = grow(this.actions, (n) => new Int32Array(n));
-    this.stateHashes = grow(this.stateHashes, (n) => new Uint32Array(n));
-    this.shareCounts = grow(this.shareCounts, (n) => new Int32Array(n));
-    this.shares = [...this.shares, ...new Array<ShareMessage | undefined>(capacity - this.shares.length).fill(undefined)];
+    // One block for the per-agent arrays: contiguous memory, not four small allocations apart.
+    const memory = new ArrayBuffer(13 * size);
+    const actions = new Int32Array(memory, 0, size);
+    const stateHashes = new Uint32Array(memory, 4 * size, size);
+    const shareCounts = new Int32Array(memory, 8 * size, size);
+    const senders = new Uint8Array(memory, 12 * size, size);
+    actions.set(this.actions);
+    stateHashes.set(this.stateHashes);
+    shareCounts.set(this.shareCounts);
+    senders.set(this.senders);
+    this.actions = actions;
+    this.stateHashes = stateHashes;
+    this.shareCounts = shareCounts;
+    this.senders = senders;
+    while (this.shares.length < size) this.shares.push(undefined);
   }
 
   /** Empties the slot for reuse (only once its receivers are done with it). */
