@@ -271,7 +271,7 @@ export class Agent implements TransportHandlers {
   /** G_t of the iteration this round mixes, and this agent's consensus row in it (built on first use). */
   private roundGraph: Graph | undefined;
   private roundRow: ConsensusRow | undefined;
-  /** The replica's state hash during the current round (set by beginRound). */
+  /** The replica's state hash during the current round (set by drawAndPublish). */
   private roundStateHash = 0;
   private transport: Transport | undefined;
 
@@ -411,8 +411,7 @@ export class Agent implements TransportHandlers {
 
   /** Builds the transition of iteration t from the history. */
   private transitionOf(t: number): Transition {
-    // A fresh object each time: a young allocation is cheaper than the write barriers of
-    // storing into a long-lived one.
+    // A fresh object each time (reusing one measured no faster).
     return {
       state: this.states[t % HISTORY],
       joint: this.joints[t % HISTORY],
@@ -430,8 +429,8 @@ export class Agent implements TransportHandlers {
 
   /**
    * The first part of beginRound: [r ≥ L] iteration r − L's local steps, the share to send and
-   * the consensus row. A driver of many agents (the simulator) may run it for every agent before
-   * any draws: the same work, in an order that keeps one kind of work hot in the CPU's caches.
+   * G_t. A driver of many agents (the simulator) may run it for every agent before any draws: the
+   * same work, in an order that keeps one kind of work hot in the CPU's caches.
    */
   learnLocally(): void {
     if (this.roundBegun || this.roundLearned || this.finished) throw new Error(`agent ${this.id}: beginRound out of order at round ${this.currentRound}`);
