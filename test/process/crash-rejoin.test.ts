@@ -9,9 +9,9 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { execFileSync } from 'node:child_process';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { NETAC_ENTRY } from './netac-cli.js';
 import { RandomStream } from '../../src/core/rng.js';
 
-const ENTRY = join(import.meta.dirname, '..', '..', 'bin', 'netac.js');
 const scratch = mkdtempSync(join(tmpdir(), 'netac-crash-'));
 const children = new Set<ChildProcess>();
 afterEach(() => {
@@ -27,7 +27,7 @@ interface AgentProcess {
 }
 
 function startAgent(runFile: string, id: number): AgentProcess {
-  const child = spawn(process.execPath, [ENTRY, 'agent', '--run', runFile, '--id', String(id), '--log-format', 'json'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [NETAC_ENTRY, 'agent', '--run', runFile, '--id', String(id), '--log-format', 'json'], { stdio: ['ignore', 'ignore', 'pipe'] });
   children.add(child);
   const records: Record<string, unknown>[] = [];
   createInterface({ input: child.stderr! }).on('line', (line) => {
@@ -55,7 +55,7 @@ const lastStep = (agent: AgentProcess) =>
 async function crashAndRejoin(name: string, corrupt?: (checkpoint: string) => void) {
   const dir = join(scratch, name);
   const runFile = join(dir, 'run.yaml');
-  execFileSync(process.execPath, [ENTRY, 'init-run', '--agents', '4', '--scenario', 'paper-synthetic', '--topology', 'ring', '--steps', '1200', '--checkpoint-every', '100', '--out', runFile]);
+  execFileSync(process.execPath, [NETAC_ENTRY, 'init-run', '--agents', '4', '--scenario', 'paper-synthetic', '--topology', 'ring', '--steps', '1200', '--checkpoint-every', '100', '--out', runFile]);
   const agents = [0, 1, 2, 3].map((id) => startAgent(runFile, id));
   // A random step (seeded: the test is reproducible) between 300 and 700.
   const killAfter = 300 + RandomStream.create(Date.now() % 1000, 'test').nextInt(400);

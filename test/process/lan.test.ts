@@ -5,13 +5,13 @@
 // machine losing its network for a few seconds does not end it.
 // Needs root and iproute2 (CI runs as root); elsewhere the tests are skipped, saying why.
 import { spawn, spawnSync, execFileSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, openSync, closeSync, readFileSync, readdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, openSync, closeSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
+import { NETAC_ENTRY, metricsFiles, netac } from './netac-cli.js';
 
-const ENTRY = join(import.meta.dirname, '..', '..', 'bin', 'netac.js');
 const HOSTS = 2;
 const PER_HOST = 2;
 const AGENTS = HOSTS * PER_HOST;
@@ -105,7 +105,7 @@ const children: ChildProcess[] = [];
 /** `netac <args>` inside namespace `ns`, in its own process group, output to `log`. */
 function startIn(ns: string, args: string[], log: string): Started {
   const fd = openSync(log, 'w');
-  const child = spawn('ip', ['netns', 'exec', ns, process.execPath, ENTRY, ...args], { detached: true, stdio: ['ignore', fd, fd] });
+  const child = spawn('ip', ['netns', 'exec', ns, process.execPath, NETAC_ENTRY, ...args], { detached: true, stdio: ['ignore', fd, fd] });
   closeSync(fd);
   children.push(child);
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
@@ -131,15 +131,7 @@ async function stopAll(): Promise<void> {
   for (const child of running) killGroup(child, 'SIGKILL');
 }
 
-function netac(args: string[]): string {
-  return execFileSync(process.execPath, [ENTRY, ...args], { encoding: 'utf8', timeout: 120_000, stdio: ['ignore', 'pipe', 'pipe'] });
-}
 
-function metrics(directory: string): Map<string, string> {
-  const files = new Map<string, string>();
-  for (const name of readdirSync(directory).sort()) if (name.endsWith('.metrics.jsonl')) files.set(name, readFileSync(join(directory, name), 'utf8'));
-  return files;
-}
 
 /** The `msg` of every JSON log line of a file (non-JSON lines as they are). */
 function logMessages(path: string): string[] {
@@ -178,8 +170,8 @@ describe.skipIf(unsupported !== undefined)(`netac across a LAN (network namespac
     scratch = mkdtempSync(join(tmpdir(), 'netac-lan-'));
     lan.create(HOSTS);
     const simDir = join(scratch, 'sim');
-    netac(['sim', '--scenario', 'paper-synthetic', '--agents', String(AGENTS), '--topology', LABEL, '--seeds', String(SEED), '--steps', String(STEPS), '--out', simDir, '--quiet', '--no-report']);
-    simulated = metrics(join(simDir, LABEL, `seed-${SEED}`));
+    netac(['sim', '--scenario', 'paper-synthetic', '--agents', String(AGENTS), '--topology', LABEL, '--seeds', String(SEED), '--steps', String(STEPS), '--out', simDir, '--quiet', '--no-report'], 120_000);
+    simulated = metricsFiles(join(simDir, LABEL, `seed-${SEED}`));
     expect(simulated.size).toBe(AGENTS);
   });
 
@@ -200,7 +192,7 @@ describe.skipIf(unsupported !== undefined)(`netac across a LAN (network namespac
     const dir = join(scratch, name);
     const runFile = join(dir, 'run.yaml');
     const hosts = Array.from({ length: HOSTS }, (_, h) => `h${h}:${PER_HOST}`).join(',');
-    netac(['init-run', '--hosts', hosts, '--swarm-key', '--scenario', 'paper-synthetic', '--topology', LABEL, '--steps', String(STEPS), '--seed', String(SEED), '--run-id', `lan-${name}`, '--out', runFile]);
+    netac(['init-run', '--hosts', hosts, '--swarm-key', '--scenario', 'paper-synthetic', '--topology', LABEL, '--steps', String(STEPS), '--seed', String(SEED), '--run-id', `lan-${name}`, '--out', runFile], 120_000);
     return { dir, runFile };
   }
 
@@ -214,7 +206,7 @@ describe.skipIf(unsupported !== undefined)(`netac across a LAN (network namespac
       [`the run did not finish in ${RUN_TIMEOUT_MS / 1000} s`, ...hosts.map((host) => `${host.log}:\n${tail(host.log)}`)].join('\n'),
     );
     exits.forEach((exit, h) => expect(exit, `host h${h}: ${tail(hosts[h].log)}`).toEqual({ code: 0, signal: null }));
-    const produced = metrics(join(dir, LABEL, `seed-${SEED}`));
+    const produced = metricsFiles(join(dir, LABEL, `seed-${SEED}`));
     expect([...produced.keys()]).toEqual([...simulated.keys()]);
     for (const [name, content] of simulated) expect(produced.get(name), name).toBe(content);
   }
@@ -252,7 +244,7 @@ describe.skipIf(unsupported !== undefined)(`netac across a LAN (network namespac
       const config = parse(readFileSync(runFile, 'utf8')) as Record<string, unknown> & { agents: Array<Record<string, unknown>> };
       // Intruder A holds agent 0's identity key and the run id, but another swarm key.
       const otherKey = join(dir, 'keys', 'other-swarm.key');
-      netac(['keygen', '--swarm-key', '--out', otherKey]);
+      netac(['keygen', '--swarm-key', '--out', otherKey], 120_000);
       writeFileSync(join(dir, 'intruder-a.yaml'), stringify({ ...config, swarmKey: 'keys/other-swarm.key', out: 'intruder-a' }));
       // Intruder B has everything (the same agent keys and swarm key) but another run id.
       writeFileSync(join(dir, 'intruder-b.yaml'), stringify({ ...config, run: 'lan-another-run', out: 'intruder-b' }));

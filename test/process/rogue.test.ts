@@ -16,10 +16,10 @@ import { yamux } from '@libp2p/yamux';
 import { multiaddr } from '@multiformats/multiaddr';
 import { createLibp2p, type Libp2p } from 'libp2p';
 import { afterAll, describe, expect, it } from 'vitest';
+import { NETAC_ENTRY } from './netac-cli.js';
 import { encodeAction, encodeShare, runTagOf } from '../../src/net/codec.js';
 import { actionTopic, shareTopic } from '../../src/net/libp2p-transport.js';
 
-const ENTRY = join(import.meta.dirname, '..', '..', 'bin', 'netac.js');
 const scratch = mkdtempSync(join(tmpdir(), 'netac-rogue-'));
 const children: ChildProcess[] = [];
 let rogue: Libp2p<{ identify: ReturnType<ReturnType<typeof identify>>; pubsub: GossipSub }> | undefined;
@@ -32,13 +32,13 @@ afterAll(async () => {
 describe('a rogue peer publishing on the run topics', () => {
   it('is rejected and counted by every agent, and changes nothing they learn', async () => {
     const runFile = join(scratch, 'run.yaml');
-    execFileSync(process.execPath, [ENTRY, 'init-run', '--agents', '3', '--scenario', 'paper-synthetic', '--topology', 'ring', '--steps', '600', '--out', runFile]);
+    execFileSync(process.execPath, [NETAC_ENTRY, 'init-run', '--agents', '3', '--scenario', 'paper-synthetic', '--topology', 'ring', '--steps', '600', '--out', runFile]);
     appendFileSync(runFile, 'denyUnknownPeers: false\n');
     const runId = basename(scratch); // init-run names the run after the run file's folder
     const addresses: string[] = [];
     const done: Record<string, unknown>[] = [];
     const exits = [0, 1, 2].map((id) => {
-      const child = spawn(process.execPath, [ENTRY, 'agent', '--run', runFile, '--id', String(id), '--log-format', 'json'], { stdio: ['ignore', 'ignore', 'pipe'] });
+      const child = spawn(process.execPath, [NETAC_ENTRY, 'agent', '--run', runFile, '--id', String(id), '--log-format', 'json'], { stdio: ['ignore', 'ignore', 'pipe'] });
       children.push(child);
       createInterface({ input: child.stderr! }).on('line', (line) => {
         const record = JSON.parse(line) as Record<string, unknown>;
@@ -92,7 +92,7 @@ describe('a rogue peer publishing on the run topics', () => {
     for (const record of done) expect((record.stats as { rejected: number }).rejected).toBeGreaterThanOrEqual(3);
 
     // Their learning is exactly that of a run without the rogue.
-    execFileSync(process.execPath, [ENTRY, 'sim', '--scenario', 'paper-synthetic', '--agents', '3', '--topology', 'ring', '--seeds', '0', '--steps', '600', '--out', join(scratch, 'sim'), '--quiet', '--no-report']);
+    execFileSync(process.execPath, [NETAC_ENTRY, 'sim', '--scenario', 'paper-synthetic', '--agents', '3', '--topology', 'ring', '--seeds', '0', '--steps', '600', '--out', join(scratch, 'sim'), '--quiet', '--no-report']);
     for (const agent of [0, 1, 2]) {
       const name = `agent-${agent}.metrics.jsonl`;
       expect(readFileSync(join(scratch, 'ring', 'seed-0', name), 'utf8')).toBe(readFileSync(join(scratch, 'sim', 'ring', 'seed-0', name), 'utf8'));

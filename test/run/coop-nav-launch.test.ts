@@ -1,25 +1,16 @@
 // Cooperative navigation with MLP critics and actors over `netac launch` (3 OS processes, libp2p):
 // byte-identical learning metrics to `netac sim` (per-agent, unbatched) for the same seed and
 // backend. Runs bin/netac.js, so it needs the build (npm test builds first).
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { metricsFiles, netac } from '../process/netac-cli.js';
 
-const ENTRY = join(import.meta.dirname, '..', '..', 'bin', 'netac.js');
 const scratch = mkdtempSync(join(tmpdir(), 'netac-coopnav-launch-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
-function netac(args: string[]): string {
-  return execFileSync(process.execPath, [ENTRY, ...args], { encoding: 'utf8', timeout: 240_000, stdio: ['ignore', 'pipe', 'pipe'] });
-}
 
-function metrics(directory: string): Map<string, string> {
-  const files = new Map<string, string>();
-  for (const name of readdirSync(directory).sort()) if (name.endsWith('.metrics.jsonl')) files.set(name, readFileSync(join(directory, name), 'utf8'));
-  return files;
-}
 
 describe('coop-nav-3 over netac launch versus netac sim', () => {
   it('byte-identical learning metrics per agent (ring, 200 steps)', () => {
@@ -28,8 +19,8 @@ describe('coop-nav-3 over netac launch versus netac sim', () => {
     const common = ['--scenario', 'coop-nav-3', '--topology', 'ring', '--steps', '200', '--quiet', '--no-report'];
     netac(['launch', '--agents', '3', '--seed', '2', '--out', launched, ...common]);
     netac(['sim', '--seeds', '2', '--out', simulated, ...common]);
-    const fromProcesses = metrics(join(launched, 'ring', 'seed-2'));
-    const fromSimulator = metrics(join(simulated, 'ring', 'seed-2'));
+    const fromProcesses = metricsFiles(join(launched, 'ring', 'seed-2'));
+    const fromSimulator = metricsFiles(join(simulated, 'ring', 'seed-2'));
     expect([...fromProcesses.keys()]).toEqual(['agent-0.metrics.jsonl', 'agent-1.metrics.jsonl', 'agent-2.metrics.jsonl']);
     for (const [name, content] of fromSimulator) {
       expect(content.trim().split('\n')).toHaveLength(2);
