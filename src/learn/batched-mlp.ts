@@ -27,7 +27,7 @@
  * the old ones disposed). Call forward/applyGradient/mix inside tf.tidy; `dispose` frees all.
  */
 import * as tf from '@tensorflow/tfjs';
-import { activationBackward, activationForward, type Activation } from '../model/mlp.js';
+import { activationBackward, activationForward, layerShapes, type Activation, type LayerShape } from '../model/mlp.js';
 
 export interface BatchedMlpOptions {
   readonly agents: number;
@@ -48,13 +48,6 @@ export interface BatchedMlpOptions {
   readonly agentCode?: boolean;
 }
 
-interface Layer {
-  readonly fanIn: number;
-  readonly fanOut: number;
-  /** Offset of W_l in an agent's flat vector; b_l follows at weightOffset + fanIn·fanOut. */
-  readonly weightOffset: number;
-}
-
 /** A forward pass: the output and the input of every layer (what backprop needs). */
 export interface BatchedForward {
   /** [N, B, outputSize] */
@@ -73,7 +66,7 @@ export class BatchedMlp {
   readonly activation: Activation;
   /** Parameters per agent (MlpModel's count). */
   readonly parameterCount: number;
-  private readonly layers: readonly Layer[];
+  private readonly layers: readonly LayerShape[];
   /** Columns of W_1 on the device: inputSize, or inputSize − N with agentCode. */
   private readonly inputColumns: number;
   private readonly agentCode: boolean;
@@ -95,18 +88,13 @@ export class BatchedMlp {
     this.outputSize = outputSize;
     this.hidden = [...hidden];
     this.activation = activation;
-    const sizes = [inputSize, ...hidden, outputSize];
-    const layers: Layer[] = [];
-    let offset = 0;
-    for (let l = 1; l < sizes.length; l++) {
-      layers.push({ fanIn: sizes[l - 1], fanOut: sizes[l], weightOffset: offset });
-      offset += sizes[l - 1] * sizes[l] + sizes[l];
-    }
+    // Each agent's flat vector has MlpModel's layout.
+    const { layers, parameterCount } = layerShapes(inputSize, hidden, outputSize);
     this.layers = layers;
-    this.parameterCount = offset;
+    this.parameterCount = parameterCount;
     if (initial.length !== agents) throw new Error(`batched mlp: ${initial.length} initial vectors for ${agents} agents`);
     for (const [i, values] of initial.entries()) {
-      if (values.length !== offset) throw new Error(`batched mlp: agent ${i}: ${values.length} initial parameters, ${offset} expected`);
+      if (values.length !== parameterCount) throw new Error(`batched mlp: agent ${i}: ${values.length} initial parameters, ${parameterCount} expected`);
     }
     this.agentCode = options.agentCode === true;
     this.inputColumns = this.agentCode ? inputSize - agents : inputSize;

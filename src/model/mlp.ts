@@ -39,19 +39,28 @@ export interface MlpOptions {
   readonly random?: () => number;
 }
 
-interface LayerShape {
+export interface LayerShape {
   readonly fanIn: number;
   readonly fanOut: number;
   /** Offset of W in the flat vector; b follows at weightOffset + fanIn·fanOut. */
   readonly weightOffset: number;
 }
 
+/** Each layer's shape and place in the flat parameter vector (layout above), and its length. */
+export function layerShapes(inputSize: number, hidden: readonly number[], outputSize: number): { layers: LayerShape[]; parameterCount: number } {
+  const sizes = [inputSize, ...hidden, outputSize];
+  const layers: LayerShape[] = [];
+  let offset = 0;
+  for (let l = 1; l < sizes.length; l++) {
+    layers.push({ fanIn: sizes[l - 1], fanOut: sizes[l], weightOffset: offset });
+    offset += sizes[l - 1] * sizes[l] + sizes[l];
+  }
+  return { layers, parameterCount: offset };
+}
+
 /** Number of parameters of an MLP with these layer sizes (layout above). */
 export function mlpParameterCount(inputSize: number, hidden: readonly number[], outputSize: number): number {
-  const sizes = [inputSize, ...hidden, outputSize];
-  let count = 0;
-  for (let l = 1; l < sizes.length; l++) count += sizes[l - 1] * sizes[l] + sizes[l];
-  return count;
+  return layerShapes(inputSize, hidden, outputSize).parameterCount;
 }
 
 /** Glorot-uniform flat parameters (zero biases) drawn from `random` in layout order. */
@@ -61,15 +70,12 @@ export function glorotUniformParameters(
   outputSize: number,
   random: () => number,
 ): Float32Array {
-  const sizes = [inputSize, ...hidden, outputSize];
-  const values = new Float32Array(mlpParameterCount(inputSize, hidden, outputSize));
-  let offset = 0;
-  for (let l = 1; l < sizes.length; l++) {
-    const fanIn = sizes[l - 1];
-    const fanOut = sizes[l];
+  const { layers, parameterCount } = layerShapes(inputSize, hidden, outputSize);
+  const values = new Float32Array(parameterCount);
+  for (const { fanIn, fanOut, weightOffset } of layers) {
     const limit = Math.sqrt(6 / (fanIn + fanOut));
-    for (let i = 0; i < fanIn * fanOut; i++) values[offset + i] = (2 * random() - 1) * limit;
-    offset += fanIn * fanOut + fanOut; // biases stay zero
+    for (let i = 0; i < fanIn * fanOut; i++) values[weightOffset + i] = (2 * random() - 1) * limit;
+    // biases stay zero
   }
   return values;
 }
@@ -137,19 +143,13 @@ export class MlpModel implements Approximator {
       throw new Error(`mlp: unknown activation '${String(activation)}' (expected tanh, relu or sigmoid)`);
     }
 
-    const sizes = [inputSize, ...hidden, outputSize];
-    const layers: LayerShape[] = [];
-    let offset = 0;
-    for (let l = 1; l < sizes.length; l++) {
-      layers.push({ fanIn: sizes[l - 1], fanOut: sizes[l], weightOffset: offset });
-      offset += sizes[l - 1] * sizes[l] + sizes[l];
-    }
+    const { layers, parameterCount } = layerShapes(inputSize, hidden, outputSize);
     this.layers = layers;
-    this.parameterCount = offset;
+    this.parameterCount = parameterCount;
 
     if (options.initialParameters !== undefined) {
-      if (options.initialParameters.length !== offset) {
-        throw new Error(`mlp: ${options.initialParameters.length} initial parameters given, ${offset} expected`);
+      if (options.initialParameters.length !== parameterCount) {
+        throw new Error(`mlp: ${options.initialParameters.length} initial parameters given, ${parameterCount} expected`);
       }
       this.host = Float32Array.from(options.initialParameters);
     } else if (options.random !== undefined) {
