@@ -158,9 +158,10 @@ class RoundInbox {
     this.shares.fill(undefined);
   }
 
-  /** The inbox's own array behind `actions` when nothing was adopted (reused round after round). */
-  get ownActionArray(): Int32Array {
-    return this.ownActions;
+  /** The adopted actions array where it is exactly a joint action (N entries); else null. */
+  get adoptedJoint(): Int32Array | null {
+    const adopted = this.adoptedActions;
+    return adopted !== null && adopted.length === this.agentCount ? adopted : null;
   }
 
   /** a^j of this round, by agent (complete once actionCount reaches N; may be longer than N). */
@@ -570,12 +571,11 @@ export class Agent implements TransportHandlers {
     if (!this.roundMixed) throw new Error(`agent ${this.id}: advanceRound before mixRound at round ${round}`);
     // a_r: the round's adopted array itself where it is exactly a joint action (it stays as it is
     // for two more rounds, as long as iteration r needs it); else a copy.
-    const actions = this.inboxes[round % INBOX_SLOTS].actions;
-    let joint: Int32Array;
-    if (actions.length === this.agentCount && actions !== this.inboxes[round % INBOX_SLOTS].ownActionArray) {
-      joint = actions;
-    } else {
+    const inbox = this.inboxes[round % INBOX_SLOTS];
+    let joint = inbox.adoptedJoint;
+    if (joint === null) {
       joint = this.ownJoints[round % HISTORY];
+      const actions = inbox.actions;
       for (let j = 0; j < this.agentCount; j++) joint[j] = actions[j];
     }
     this.joints[round % HISTORY] = joint;
