@@ -275,6 +275,8 @@ export class Agent implements TransportHandlers {
   /** The replica's state hash during the current round (set by drawAndPublish). */
   private roundStateHash = 0;
   private transport: Transport | undefined;
+  /** False when the transport hands our own action back (echoesOwnActions): then it is recorded on arrival. */
+  private recordOwnAction = true;
 
   // Metrics window.
   private windowRewardSum = 0;
@@ -356,6 +358,7 @@ export class Agent implements TransportHandlers {
 
   attach(transport: Transport): void {
     this.transport = transport;
+    this.recordOwnAction = transport.echoesOwnActions !== true;
   }
 
   private inboxFor(round: number): RoundInbox | undefined {
@@ -476,8 +479,8 @@ export class Agent implements TransportHandlers {
     this.roundLearned = false;
     this.roundBegun = true;
     this.pendingActions[round % 2] = actionMessage;
-    // Our own messages count as received.
-    this.onAction(actionMessage);
+    // Our own action counts as received: recorded here, or when the transport hands it back.
+    if (this.recordOwnAction) this.onAction(actionMessage);
     this.publish(round);
   }
 

@@ -62,6 +62,11 @@ export class FaultInjectingTransport implements Transport {
     return this.inner.stats;
   }
 
+  /** The inner transport's: its own actions come back through the wrapper like the others'. */
+  get echoesOwnActions(): boolean {
+    return this.inner.echoesOwnActions === true;
+  }
+
   /** True when the share of `agent` for `step` is dropped (the same answer in every process). */
   shareDropped(agent: number, step: number): boolean {
     const p = this.plan.dropShares ?? 0;

@@ -5,7 +5,7 @@
  * Delivery is synchronous and lossless: publishAction calls onAction of every other started
  * agent before it returns; publishShare calls onShare of the started agents subscribed to the
  * sender's shares (`hub.subscribeShares`). Like gossipsub without emitSelf, a sender does not
- * receive its own messages. The message object itself is passed through: no encoding, no copy,
+ * receive its own messages (in lockstep mode it does get its own actions back: see below). The message object itself is passed through: no encoding, no copy,
  * no allocation per message (see ShareMessage for how long a share buffer stays valid). A
  * publishShare with a recipients hint reaches only those of its subscribers.
  *
@@ -15,7 +15,9 @@
  * every started agent publish round r (its share, then its action) before any agent completes
  * it. The hub holds the round back until every started agent's action is in, then hands each
  * receiver the whole round at once: the shares as one board (onShares) and the actions as arrays
- * (onActions), which the receivers share and may keep. That is N calls per round instead of the
+ * (onActions), which the receivers share and may keep. The sender's own action is part of the
+ * round it gets (`echoesOwnActions`, also when held actions go out one by one), so an agent need
+ * not record its own: one write less per agent and round. That is N calls per round instead of the
  * N² onAction and N·degree onShare calls that made up most of the simulator's overhead. What
  * arrives is the same; only when and how changes. Held messages go out one by one instead as
  * soon as the pattern breaks (a message of another round, a repeat, a start or stop), and to
@@ -186,6 +188,8 @@ export class MemoryHub {
     for (let index = 0; index < receivers.length; index++) {
       const receiver = receivers[index];
       if (receiver !== from) receiver.receiveAction(message);
+      // In lockstep mode senders get their own action back (echoesOwnActions), in order.
+      else if (this.lockstep && message.agent === from.agent) receiver.echoAction(message);
     }
   }
 
@@ -262,16 +266,28 @@ export class MemoryHub {
 }
 
 export class MemoryTransport implements Transport {
-  readonly stats: TransportStats = { messagesIn: 0, messagesOut: 0, rejected: 0, bytesOut: 0 };
+  /** A lockstep hub delivers whole rounds, the sender's own action included. */
+  readonly echoesOwnActions: boolean;
   /** @internal */
   started = false;
   private handlers: TransportHandlers | undefined;
+  // Counters as fields of the transport itself, not of a stats object: one object less to touch
+  // per message in the simulator's hot path.
+  private messagesIn = 0;
+  private messagesOut = 0;
+  private bytesOut = 0;
 
   constructor(
     private readonly hub: MemoryHub,
     readonly agent: number,
   ) {
+    this.echoesOwnActions = hub.lockstep;
     hub.register(this);
+  }
+
+  /** A snapshot of the counters (nothing is rejected: messages are never encoded). */
+  get stats(): TransportStats {
+    return { messagesIn: this.messagesIn, messagesOut: this.messagesOut, rejected: 0, bytesOut: this.bytesOut };
   }
 
   async start(handlers: TransportHandlers): Promise<void> {
@@ -281,21 +297,27 @@ export class MemoryTransport implements Transport {
   }
 
   publishAction(message: ActionMessage): void {
-    this.stats.messagesOut++;
-    this.stats.bytesOut += ACTION_MESSAGE_BYTES;
+    this.messagesOut++;
+    this.bytesOut += ACTION_MESSAGE_BYTES;
     this.hub.deliverAction(this, message);
   }
 
   publishShare(message: ShareMessage, recipients?: readonly number[]): void {
-    this.stats.messagesOut++;
-    this.stats.bytesOut += HEADER_BYTES + 4 * message.share.length;
+    this.messagesOut++;
+    this.bytesOut += HEADER_BYTES + 4 * message.share.length;
     this.hub.deliverShare(this, message, recipients);
   }
 
   /** @internal */
   receiveAction(message: ActionMessage): void {
     if (!this.started) return; // stopped by a handler during this delivery
-    this.stats.messagesIn++;
+    this.messagesIn++;
+    this.handlers!.onAction(message);
+  }
+
+  /** @internal The sender's own action, back (lockstep: echoesOwnActions); not counted. */
+  echoAction(message: ActionMessage): void {
+    if (!this.started) return;
     this.handlers!.onAction(message);
   }
 
@@ -303,7 +325,8 @@ export class MemoryTransport implements Transport {
   receiveRound(held: HeldRound): void {
     if (!this.started) return;
     const handlers = this.handlers!;
-    this.stats.messagesIn += held.actionCount - 1 + held.shareCounts[this.agent];
+    // The agent's own action is in the round but is not a message in.
+    this.messagesIn += held.actionCount - 1 + held.shareCounts[this.agent];
     if (held.shareCount > 0) {
       if (handlers.onShares) {
         handlers.onShares(held.shareStep, held.shares);
@@ -318,13 +341,14 @@ export class MemoryTransport implements Transport {
       handlers.onActions(held.actionStep, held.senders, held.actions, held.stateHashes, held.actionCount);
       return;
     }
-    for (let k = 0; k < held.actionCount; k++) if (held.actionMessages[k].agent !== this.agent) handlers.onAction(held.actionMessages[k]);
+    // Every action, this agent's own too (echoesOwnActions).
+    for (let k = 0; k < held.actionCount; k++) handlers.onAction(held.actionMessages[k]);
   }
 
   /** @internal */
   receiveShare(message: ShareMessage): void {
     if (!this.started) return;
-    this.stats.messagesIn++;
+    this.messagesIn++;
     this.handlers!.onShare(message);
   }
 

@@ -71,6 +71,13 @@ export interface Transport {
    * transports publish on the share topic regardless; receivers ignore shares they do not need.
    */
   publishShare(message: ShareMessage, recipients?: readonly number[]): void;
+  /**
+   * True when the transport hands the agent its own action messages back, like gossipsub's
+   * `emitSelf` (the in-memory hub in lockstep mode: each round arrives whole, the sender's own
+   * entry included), uncounted in `stats`. The Agent then does not record its own action when it
+   * publishes. Absent or false: the Agent records it itself (gossipsub without emitSelf).
+   */
+  readonly echoesOwnActions?: boolean;
   readonly stats: TransportStats;
   stop(): Promise<void>;
 }

@@ -40,13 +40,14 @@ function agentOf(id: number, steps = 20): Agent {
   });
 }
 
-/** An agent attached to a transport that only records what it publishes. */
-function capturing(id: number) {
+/** An agent attached to a transport that only records what it publishes (and says it echoes own actions, or not). */
+function capturing(id: number, echoesOwnActions = false) {
   const agent = agentOf(id);
   const published = { actions: [] as ActionMessage[], shares: [] as ShareMessage[] };
   const transport: Transport = {
     agent: id,
     stats: { messagesIn: 0, messagesOut: 0, rejected: 0, bytesOut: 0 },
+    echoesOwnActions,
     start: async () => undefined,
     stop: async () => undefined,
     publishAction: (message) => published.actions.push(message),
@@ -115,6 +116,25 @@ describe('Agent rounds', () => {
     expect(agent.roundReady()).toBe(true);
     agent.completeRound();
     expect(agent.round).toBe(2);
+  });
+
+  it('records its own action at publishing, unless the transport hands it back (echoesOwnActions)', () => {
+    const hash = hashAtStart();
+    const recording = capturing(0);
+    const echoed = capturing(0, true);
+    for (const { agent } of [recording, echoed]) {
+      agent.beginRound();
+      agent.onAction({ agent: 1, step: 0, action: 0, stateHash: hash });
+      agent.onAction({ agent: 2, step: 0, action: 1, stateHash: hash });
+    }
+    expect(recording.agent.roundReady()).toBe(true);
+    // Over an echoing transport its own action is awaited like the others' until it comes back.
+    expect(echoed.agent.awaitedActions()).toEqual([0]);
+    expect(() => echoed.agent.completeRound()).toThrow(/agent 0: round 0 completed without every action \(awaiting 0\)/);
+    echoed.agent.onAction(echoed.published.actions[0]);
+    expect(echoed.agent.roundReady()).toBe(true);
+    for (const { agent } of [recording, echoed]) agent.completeRound();
+    expect(echoed.agent.snapshot().joints[0]).toEqual(recording.agent.snapshot().joints[0]);
   });
 
   it('ignores actions of rounds already past or too far ahead, and a reused inbox slot starts empty', () => {

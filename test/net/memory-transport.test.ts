@@ -30,6 +30,7 @@ describe('MemoryTransport', () => {
     expect(inboxes[0].actions).toEqual([message]);
     expect(inboxes[2].actions[0]).toBe(message); // same object: no copy
     expect(inboxes[1].actions).toEqual([]); // no self-delivery (gossipsub without emitSelf)
+    expect(transports[1].echoesOwnActions).toBe(false);
   });
 
   it('delivers shares only to the subscribers of the sender', async () => {
@@ -163,9 +164,10 @@ describe('MemoryHub in lockstep mode', () => {
     // Receivers with onActions: one call with the three actions (their own included).
     for (const box of inboxes.slice(0, 2)) expect(box.batches).toEqual([{ step: 4, actions: [10, 11, 12], hashes: [100, 101, 102] }]);
     expect(inboxes[0].actions).toEqual([]);
-    // A receiver without onActions gets the others' messages one by one, as without lockstep.
-    expect(inboxes[2].actions).toEqual([action(0, 4), action(1, 4)]);
-    // The counts are those of delivering each message to every other agent.
+    // A receiver without onActions gets the messages one by one, its own too (echoesOwnActions).
+    expect(inboxes[2].actions).toEqual([action(0, 4), action(1, 4), action(2, 4)]);
+    expect(transports.every((transport) => transport.echoesOwnActions)).toBe(true);
+    // The counts are those of delivering each message to every other agent: the echo is not one.
     for (const transport of transports) expect(transport.stats.messagesIn).toBe(2);
   });
 
@@ -173,11 +175,14 @@ describe('MemoryHub in lockstep mode', () => {
     const { transports, inboxes } = await lockstep(3, [true, true, true]);
     transports[0].publishAction(action(0, 1));
     transports[1].publishAction(action(1, 2)); // another round: what was held goes out now
-    expect(inboxes[1].actions).toEqual([action(0, 1)]);
-    expect(inboxes[2].actions).toEqual([action(0, 1)]);
+    // To everyone, the sender included (echoesOwnActions).
+    for (const box of inboxes) expect(box.actions).toEqual([action(0, 1)]);
     transports[1].publishAction(action(1, 2)); // a repeat: the first copy goes out now, the repeat is held
-    expect(inboxes[0].actions).toEqual([action(1, 2)]);
+    expect(inboxes[0].actions).toEqual([action(0, 1), action(1, 2)]);
+    expect(inboxes[1].actions).toEqual([action(0, 1), action(1, 2)]);
     expect(inboxes[2].actions).toEqual([action(0, 1), action(1, 2)]);
+    // Echoes are not messages in: 1 and 2 got 0's action, 0 and 2 got 1's.
+    expect(transports.map((transport) => transport.stats.messagesIn)).toEqual([1, 1, 2]);
     for (const box of inboxes) expect(box.batches).toEqual([]);
     // The round then fills up: everything held goes out in one batch.
     transports[0].publishAction(action(0, 2));
