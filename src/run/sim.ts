@@ -129,11 +129,8 @@ export async function simulateRun(
     await transport.start(agent);
   }
 
-  const lastRound = agents[0].lastRound;
-  for (let round = 0; round <= lastRound; round++) {
-    playRound(agents, allowMissingShares);
-    if (options.onRound && (round & 255) === 0) options.onRound(round, mean(recentReturns));
-  }
+  const onRound = options.onRound;
+  playRounds(agents, allowMissingShares, onRound && ((round) => onRound(round, mean(recentReturns))));
   for (const writer of writers) writer.close();
 
   const summary: RunSummary = {
@@ -146,6 +143,20 @@ export async function simulateRun(
     ...(scenario.environment.kind === 'coop-navigation' ? { Juniform: uniformPolicyReturn(scenario, seed, scenario.steps) } : {}),
   };
   return { summary, agents, learners, replicas };
+}
+
+/**
+ * Every round of a run, `onRound` every 256 rounds. The loop is in a plain function of its own, not
+ * in async simulateRun: V8 optimizes a hot loop of an ordinary function while it runs (on-stack
+ * replacement), but it left the loop of the async function in baseline code until simulateRun as
+ * a whole was optimized, after three or four runs; the first runs of a process were 4-6% slower.
+ */
+function playRounds(agents: readonly Agent[], allowMissingShares: boolean, onRound: ((round: number) => void) | undefined): void {
+  const lastRound = agents[0].lastRound;
+  for (let round = 0; round <= lastRound; round++) {
+    playRound(agents, allowMissingShares);
+    if (onRound && (round & 255) === 0) onRound(round);
+  }
 }
 
 /**
