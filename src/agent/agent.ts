@@ -437,7 +437,7 @@ export class Agent implements TransportHandlers {
    * same work, in an order that keeps one kind of work hot in the CPU's caches.
    */
   learnLocally(): void {
-    if (this.roundBegun || this.roundLearned || this.finished) throw new Error(`agent ${this.id}: beginRound out of order at round ${this.currentRound}`);
+    if (this.roundBegun || this.roundLearned || this.finished) throw this.outOfOrder('beginRound out of order');
     this.roundLearned = true;
     const round = this.currentRound;
     const iteration = round - this.actionLead;
@@ -455,24 +455,37 @@ export class Agent implements TransportHandlers {
     // local steps of all agents and then the consensus steps each run hot in the CPU's caches.
     this.roundGraph = graph;
     this.roundRow = undefined;
-    const forcedShare = this.forcedShares.size > 0 ? this.forcedShares.get(iteration) : undefined;
-    if (forcedShare) {
-      outgoing.set(forcedShare);
-      this.forcedShares.delete(iteration);
-    }
+    if (this.forcedShares.size > 0) this.applyForcedShare(iteration, outgoing);
     this.pendingShares[round % 2] = { agent: this.id, step: iteration, share: outgoing };
     // Who mixes our share: with the graph-based rules, exactly our neighbours in G_t (the rules
     // are symmetric in support); an explicit matrix may not be, so no hint there.
     this.pendingRecipients[round % 2] = typeof this.options.consensusRule === 'string' ? graph.neighbours(this.id) : undefined;
   }
 
+  /** After a rejoin: the share our previous incarnation sent for `iteration`, instead of a fresh one. */
+  private applyForcedShare(iteration: number, outgoing: Float32Array): void {
+    const forcedShare = this.forcedShares.get(iteration);
+    if (forcedShare) {
+      outgoing.set(forcedShare);
+      this.forcedShares.delete(iteration);
+    }
+  }
+
+  /**
+   * The error of a round part called out of order. Cold paths such as this one live in functions
+   * of their own: the bytecode of the hot round parts stays small, which leaves V8's inlining
+   * budget to their hot callees.
+   */
+  private outOfOrder(what: string, round = this.currentRound): Error {
+    return new Error(`agent ${this.id}: ${what} at round ${round}`);
+  }
+
   /** The second part of beginRound: a^i_r ~ π^i(·|s_r), then publish the round's messages. */
   drawAndPublish(): void {
-    if (!this.roundLearned) throw new Error(`agent ${this.id}: drawAndPublish before learnLocally at round ${this.currentRound}`);
+    if (!this.roundLearned) throw this.outOfOrder('drawAndPublish before learnLocally');
     const round = this.currentRound;
     const drawn = this.learner.act(this.states[round % HISTORY]);
-    const forced = this.forcedActions.size > 0 ? this.forcedActions.get(round) : undefined;
-    if (forced) this.forcedActions.delete(round);
+    const forced = this.forcedActions.size > 0 ? this.takeForcedAction(round) : undefined;
     // The replica does not move until completeRound: hash s_r once for the message and the check.
     this.roundStateHash = this.env.stateHash();
     const actionMessage: ActionMessage = forced ?? { agent: this.id, step: round, action: drawn, stateHash: this.roundStateHash };
@@ -482,6 +495,13 @@ export class Agent implements TransportHandlers {
     // Our own action counts as received: recorded here, or when the transport hands it back.
     if (this.recordOwnAction) this.onAction(actionMessage);
     this.publish(round);
+  }
+
+  /** After a rejoin: the action our previous incarnation sent for `round`, if any (used once). */
+  private takeForcedAction(round: number): ActionMessage | undefined {
+    const forced = this.forcedActions.get(round);
+    if (forced) this.forcedActions.delete(round);
+    return forced;
   }
 
   /** Re-publish the current and the previous round's messages (gossipsub does not retransmit,
@@ -548,30 +568,35 @@ export class Agent implements TransportHandlers {
    */
   mixRound(allowMissingShares = false): void {
     const round = this.currentRound;
-    if (!this.roundBegun || this.roundMixed) throw new Error(`agent ${this.id}: completeRound before beginRound at round ${round}`);
+    if (!this.roundBegun || this.roundMixed) throw this.outOfOrder('completeRound before beginRound');
     const inbox = this.inboxes[round % INBOX_SLOTS];
-    if (inbox.round !== round || inbox.actionCount < this.agentCount) {
-      throw new Error(`agent ${this.id}: round ${round} completed without every action (awaiting ${this.awaitedActions().join(', ')})`);
-    }
+    if (inbox.round !== round || inbox.actionCount < this.agentCount) throw this.incompleteRound();
     const ownHash = this.roundStateHash;
     const hashes = inbox.hashes;
     let agreed = true;
     for (let j = 0; j < this.agentCount; j++) if (hashes[j] !== ownHash) agreed = false;
-    if (!agreed) {
-      const desynced: number[] = [];
-      for (let j = 0; j < this.agentCount; j++) if (hashes[j] !== ownHash) desynced.push(j);
-      throw new DesyncError(round, desynced);
-    }
+    if (!agreed) throw this.desync(hashes);
 
     const iteration = round - this.actionLead;
     if (iteration >= 0) this.mixWithNeighbours(iteration, inbox, allowMissingShares);
     this.roundMixed = true;
   }
 
+  private incompleteRound(): Error {
+    return new Error(`agent ${this.id}: round ${this.currentRound} completed without every action (awaiting ${this.awaitedActions().join(', ')})`);
+  }
+
+  /** The DesyncError naming every agent whose state hash differs from ours this round. */
+  private desync(hashes: Uint32Array): DesyncError {
+    const desynced: number[] = [];
+    for (let j = 0; j < this.agentCount; j++) if (hashes[j] !== this.roundStateHash) desynced.push(j);
+    return new DesyncError(this.currentRound, desynced);
+  }
+
   /** The second part of completeRound: the joint action a_r, metrics, the replica's step to s_{r+1}. */
   advanceRound(): void {
     const round = this.currentRound;
-    if (!this.roundMixed) throw new Error(`agent ${this.id}: advanceRound before mixRound at round ${round}`);
+    if (!this.roundMixed) throw this.outOfOrder('advanceRound before mixRound');
     // a_r: the round's adopted array itself where it is exactly a joint action (it stays as it is
     // for two more rounds, as long as iteration r needs it); else a copy.
     const inbox = this.inboxes[round % INBOX_SLOTS];
@@ -600,19 +625,20 @@ export class Agent implements TransportHandlers {
     let row = this.consensusRowOfRound();
     let neighbourShares = this.neighbourShares(row, inbox);
     if (neighbourShares === undefined) {
-      const missing = row.neighbours.filter((j) => !inbox.share(j)).length;
-      if (!allowMissingShares) {
-        throw new Error(`agent ${this.id}: iteration ${iteration} lacks shares of ${this.awaitedShares().join(', ')}`);
-      }
-      // ALGORITHMS.md: a missing neighbour's weight moves onto the agent's own entry.
-      row = withMissingShares(row, (j) => !inbox.share(j));
-      this.lateShares += missing;
+      row = this.rowWithoutMissingShares(iteration, row, inbox, allowMissingShares);
       neighbourShares = this.neighbourShares(row, inbox)!;
     }
     if ((iteration + 1) % this.metricsEvery === 0) {
       this.lastConsensusDistance = distanceToMean(this.outgoingShares[iteration % OUTGOING_SLOTS], neighbourShares);
     }
     this.learner.consensus(row, neighbourShares);
+  }
+
+  /** A share is missing: with a deadline, ALGORITHMS.md moves its weight onto our own entry; else an error. */
+  private rowWithoutMissingShares(iteration: number, row: ConsensusRow, inbox: RoundInbox, allowMissingShares: boolean): ConsensusRow {
+    if (!allowMissingShares) throw new Error(`agent ${this.id}: iteration ${iteration} lacks shares of ${this.awaitedShares().join(', ')}`);
+    this.lateShares += row.neighbours.filter((j) => !inbox.share(j)).length;
+    return withMissingShares(row, (j) => !inbox.share(j));
   }
 
   /** The shares of `row`'s neighbours, in row order (a scratch array), or undefined if one is missing. */
