@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { join } from 'node:path';
 import { loadRunConfig } from '../run/run-config.js';
-import { runExperiment } from '../run/peer.js';
+import { loadPeer } from './agent.js';
 import { labelOf } from '../run/experiment.js';
 import { statusTable } from '../run/status.js';
 
@@ -15,7 +15,7 @@ export function registerStatus(program: Command): void {
     .addHelpText('after', '\nExample:\n  netac status --run runs/ring8/run.yaml --watch')
     .action(async (flags: { run: string; watch?: boolean }) => {
       const run = loadRunConfig(flags.run);
-      const { choice } = runExperiment(run);
+      const { choice } = (await loadPeer()).runExperiment(run);
       const directory = join(run.out, labelOf(choice), `seed-${run.seed}`);
       const show = () => `run ${run.run} (${directory})\n${statusTable(directory, run.agents.length)}\n`;
       if (!flags.watch) {
