@@ -476,8 +476,8 @@ export class Agent implements TransportHandlers {
    * of their own: the bytecode of the hot round parts stays small, which leaves V8's inlining
    * budget to their hot callees.
    */
-  private outOfOrder(what: string, round = this.currentRound): Error {
-    return new Error(`agent ${this.id}: ${what} at round ${round}`);
+  private outOfOrder(what: string): Error {
+    return new Error(`agent ${this.id}: ${what} at round ${this.currentRound}`);
   }
 
   /** The second part of beginRound: a^i_r ~ π^i(·|s_r), then publish the round's messages. */

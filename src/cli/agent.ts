@@ -115,8 +115,8 @@ async function runHost(run: RunConfig, flags: AgentFlags, host: string): Promise
 
 /**
  * The peer code (libp2p and its crypto) is loaded when an agent command runs, not with the CLI:
- * loaded into `netac sim`'s process it slowed the simulator by ~12% (a larger heap for the
- * garbage collector, more code for the JIT), though the simulator never uses it.
+ * loaded into `netac sim`'s process it slowed the simulator by 12–15% (a larger heap for the
+ * garbage collector, or more code for the JIT: BENCHMARKS.md), though the simulator never uses it.
  */
 export function loadPeer(): Promise<typeof PeerModule> {
   return import('../run/peer.js');

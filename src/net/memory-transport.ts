@@ -5,9 +5,10 @@
  * Delivery is synchronous and lossless: publishAction calls onAction of every other started
  * agent before it returns; publishShare calls onShare of the started agents subscribed to the
  * sender's shares (`hub.subscribeShares`). Like gossipsub without emitSelf, a sender does not
- * receive its own messages (in lockstep mode it does get its own actions back: see below). The message object itself is passed through: no encoding, no copy,
- * no allocation per message (see ShareMessage for how long a share buffer stays valid). A
- * publishShare with a recipients hint reaches only those of its subscribers.
+ * receive its own messages (in lockstep mode it does get its own actions back: see below). The
+ * message object itself is passed through: no encoding, no copy, no allocation per message (see
+ * ShareMessage for how long a share buffer stays valid). A publishShare with a recipients hint
+ * reaches only those of its subscribers.
  *
  * Handlers run inside publish: a handler that publishes re-enters the hub (nested delivery).
  *

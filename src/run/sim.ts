@@ -149,7 +149,7 @@ export async function simulateRun(
  * Every round of a run, `onRound` every 256 rounds. The loop is in a plain function of its own, not
  * in async simulateRun: V8 optimizes a hot loop of an ordinary function while it runs (on-stack
  * replacement), but it left the loop of the async function in baseline code until simulateRun as
- * a whole was optimized, after three or four runs; the first runs of a process were 4-6% slower.
+ * a whole was optimized (`--trace-opt`: during a process's third 20000-iteration run).
  */
 function playRounds(agents: readonly Agent[], allowMissingShares: boolean, onRound: ((round: number) => void) | undefined): void {
   const lastRound = agents[0].lastRound;
