@@ -428,8 +428,9 @@ export class Libp2pTransport implements Transport {
   private readonly sent = new Map<number, { at: number; sends: number }>();
   /** Send actions and shares of a round as one round message (see `mergeRounds`). */
   private readonly mergeRounds: boolean;
-  /** An action waiting (until the end of the tick) for the share of its round. */
+  /** An action waiting (until the end of the tick) for the share of its round, or a share for its action. */
   private heldAction: ActionMessage | undefined;
+  private heldShare: ShareMessage | undefined;
   /** Agents whose shares this agent reads. */
   private readonly shareSources: ReadonlySet<number>;
   private newestSentStep = 0;
@@ -715,12 +716,18 @@ export class Libp2pTransport implements Transport {
 
   publishAction(message: ActionMessage): void {
     this.noteStep(message.step);
-    if (!this.mergeRounds || this.node === undefined || this.stopped) {
+    if (!this.merging()) {
       this.sendAction(message);
       return;
     }
-    // The Agent publishes a round's share right after its action, in the same tick: hold the
-    // action until then (or until the tick ends) so that both go out as one round message.
+    const share = this.heldShare;
+    if (share !== undefined && share.agent === message.agent) {
+      this.heldShare = undefined;
+      this.sendRound(message, share);
+      return;
+    }
+    // The round's share may follow in the same tick: hold the action until then (or until the
+    // tick ends) so that both go out as one round message.
     if (this.heldAction !== undefined) this.sendAction(this.heldAction);
     this.heldAction = message;
     queueMicrotask(() => {
@@ -732,28 +739,54 @@ export class Libp2pTransport implements Transport {
 
   publishShare(message: ShareMessage): void {
     this.noteStep(message.step);
+    if (!this.merging()) {
+      this.sendShare(message);
+      return;
+    }
     const action = this.heldAction;
     if (action !== undefined && action.agent === message.agent) {
       this.heldAction = undefined;
-      if (!allFinite(message.share)) {
-        // Receivers reject a share that is not finite. Sent apart, as without merging, so that
-        // only the share is refused and the action (which every round needs) still arrives.
-        this.sendAction(action);
-        if (this.maySend(message.step, 1)) this.publish(this.ownShareTopic, encodeShare(this.runTag, message), 1);
-        return;
-      }
-      // One message, one throttle record (the action's): the share is sent whenever it is.
-      if (!this.maySend(action.step, 0)) return;
-      this.publish(this.actTopic, encodeRound(this.runTag, action, message), 2);
+      this.sendRound(action, message);
       return;
     }
-    if (!this.maySend(message.step, 1)) return;
-    this.publish(this.ownShareTopic, encodeShare(this.runTag, message), 1);
+    // The Agent publishes a round's share right before its action (in the same tick): hold the
+    // share until then, as publishAction holds an action for its share.
+    if (this.heldShare !== undefined) this.sendShare(this.heldShare);
+    this.heldShare = message;
+    queueMicrotask(() => {
+      if (this.heldShare !== message) return;
+      this.heldShare = undefined;
+      if (!this.stopped) this.sendShare(message);
+    });
+  }
+
+  /** True when a round's action and share go out as one message (`mergeRounds`, running). */
+  private merging(): boolean {
+    return this.mergeRounds && this.node !== undefined && !this.stopped;
+  }
+
+  /** One agent's action and share of a round, as one round message. */
+  private sendRound(action: ActionMessage, share: ShareMessage): void {
+    if (!allFinite(share.share)) {
+      // Receivers reject a share that is not finite. Sent apart, as without merging, so that
+      // only the share is refused and the action (which every round needs) still arrives.
+      this.sendAction(action);
+      this.sendShare(share);
+      return;
+    }
+    // One message, one throttle record (the action's): the share is sent whenever it is.
+    if (!this.maySend(action.step, 0)) return;
+    this.publish(this.actTopic, encodeRound(this.runTag, action, share), 2);
   }
 
   private sendAction(message: ActionMessage): void {
     if (!this.maySend(message.step, 0)) return;
     this.publish(this.actTopic, encodeAction(this.runTag, message), 1);
+  }
+
+  private sendShare(message: ShareMessage): void {
+    if (!this.maySend(message.step, 1)) return;
+    this.publish(this.ownShareTopic, encodeShare(this.runTag, message), 1);
   }
 
   async stop(): Promise<void> {

@@ -11,7 +11,7 @@ import { gossipsub, type GossipSub } from '@libp2p/gossipsub';
 import { multiaddr } from '@multiformats/multiaddr';
 import { peerIdFromString } from '@libp2p/peer-id';
 import type { PrivateKey } from '@libp2p/interface';
-import { encodeAction, encodeShare, runTagOf } from '../../src/net/codec.js';
+import { encodeAction, encodeShare, HEADER_BYTES, ROUND_FIXED_BYTES, runTagOf } from '../../src/net/codec.js';
 import { generateAgentKey, generateSwarmKey, peerIdOf } from '../../src/net/keys.js';
 import {
   actionTopic,
@@ -174,6 +174,37 @@ describe('Libp2pTransport: 3 agents on 127.0.0.1 and a rogue node', () => {
       expect(transport.stats.rejected).toBe(0);
       expect(transport.stats.messagesOut).toBeGreaterThanOrEqual(2 * rounds);
       expect(transport.stats.bytesOut).toBeGreaterThan(0);
+    }
+  });
+
+  it("sends a round's action and share as one round message, whichever is published first", async () => {
+    const sender = transports[1];
+    for (const [step, shareFirst] of [
+      [22, true], // the Agent's order
+      [23, false],
+    ] as const) {
+      const before = { ...sender.stats };
+      const action = { agent: 1, step, action: 3, stateHash: 4 };
+      const share = { agent: 1, step, share: shareOf(1, step) };
+      if (shareFirst) {
+        sender.publishShare(share);
+        sender.publishAction(action);
+      } else {
+        sender.publishAction(action);
+        sender.publishShare(share);
+      }
+      // Two messages in one signed wire message: header, action, state hash, share step, floats.
+      expect(sender.stats.messagesOut - before.messagesOut).toBe(2);
+      expect(sender.stats.bytesOut - before.bytesOut).toBe(HEADER_BYTES + ROUND_FIXED_BYTES + 4 * DIMENSION);
+      await vi.waitFor(
+        () => {
+          for (const receiver of [0, 2]) {
+            expect(has(inboxes[receiver], 'action', 1, step)).toBe(true);
+            expect(has(inboxes[receiver], 'share', 1, step)).toBe(true);
+          }
+        },
+        { timeout: 5000 },
+      );
     }
   });
 
