@@ -362,6 +362,9 @@ export class Agent implements TransportHandlers {
   }
 
   private inboxFor(round: number): RoundInbox | undefined {
+    // Fast path: the current round's inbox, already open (the common case in lockstep).
+    const current = this.inboxes[this.currentRound % INBOX_SLOTS];
+    if (round === this.currentRound && current.round === round) return current;
     // Keep rounds [current, current + INBOX_SLOTS − 1]; older ones are past, newer too far ahead.
     if (round < this.currentRound || round >= this.currentRound + INBOX_SLOTS) return undefined;
     const inbox = this.inboxes[round % INBOX_SLOTS];
@@ -370,9 +373,7 @@ export class Agent implements TransportHandlers {
   }
 
   onAction(message: ActionMessage): void {
-    // Fast path: the current round's inbox (the common case in lockstep).
-    const current = this.inboxes[this.currentRound % INBOX_SLOTS];
-    const inbox = message.step === this.currentRound && current.round === message.step ? current : this.inboxFor(message.step);
+    const inbox = this.inboxFor(message.step);
     // Past, too far ahead, or a duplicate: ignored.
     if (inbox?.addAction(message.agent, message.action, message.stateHash) && this.wake !== undefined) this.notify();
   }
@@ -406,10 +407,7 @@ export class Agent implements TransportHandlers {
   }
 
   onShare(message: ShareMessage): void {
-    const round = message.step + this.actionLead;
-    // Fast path: the current round's inbox (the common case in lockstep).
-    const current = this.inboxes[this.currentRound % INBOX_SLOTS];
-    const inbox = round === this.currentRound && current.round === round ? current : this.inboxFor(round);
+    const inbox = this.inboxFor(message.step + this.actionLead);
     if (inbox?.addShare(message.agent, message.share) && this.wake !== undefined) this.notify();
   }
 
@@ -614,6 +612,11 @@ export class Agent implements TransportHandlers {
     const iteration = round - this.actionLead;
     if (iteration >= 0 && (iteration + 1) % this.metricsEvery === 0) this.record(iteration + 1);
     if (this.finished) return;
+    this.stepReplica(round, joint);
+  }
+
+  /** The replica's step from s_round to s_{round+1} under `joint`, and the rewards r_{round+1}. */
+  private stepReplica(round: number, joint: Int32Array): void {
     this.env.step(joint);
     this.states[(round + 1) % HISTORY] = this.env.observe();
     const privateReward = this.env.reward(this.id);
@@ -781,11 +784,7 @@ export class Agent implements TransportHandlers {
       this.joints[round % HISTORY] = joint;
       this.rememberJoint(round, joint);
       if (round === this.lastRound) break;
-      this.env.step(joint);
-      this.states[(round + 1) % HISTORY] = this.env.observe();
-      const privateReward = this.env.reward(this.id);
-      this.privateRewards[(round + 1) % HISTORY] = privateReward;
-      this.rewards[(round + 1) % HISTORY] = this.teamReward ? this.teamAverageReward() : privateReward;
+      this.stepReplica(round, joint);
     }
     this.currentRound = target;
     for (const inbox of this.inboxes) inbox.reset();

@@ -141,10 +141,7 @@ export function registerBench(program: Command): void {
         process.stdout.write(`${JSON.stringify(await runCase(benchCase, steps, flags.repeat ?? benchCase.repeats ?? 3))}\n`);
         return;
       }
-      const cpu = cpus()[0]?.model ?? 'unknown cpu';
-      process.stdout.write(
-        `netac bench, ${new Date().toISOString().slice(0, 10)}, node ${process.version}, ${cpus().length} × ${cpu}, ${Math.round(totalmem() / 2 ** 30)} GiB\n\n`,
-      );
+      process.stdout.write(`netac bench, ${machineLine()}\n\n`);
       process.stdout.write(
         '| case | what | agents | iterations | runs | seconds | iterations/s | agent-steps/s | iterations per CPU-second | peak RSS MB |\n|---|---|---|---|---|---|---|---|---|---|\n',
       );
@@ -161,16 +158,17 @@ export function registerBench(program: Command): void {
     });
 }
 
+/** Date, Node version, CPUs and memory: the head line of a benchmark table. */
 function machineLine(): string {
   const cpu = cpus()[0]?.model ?? 'unknown cpu';
-  return `${new Date().toISOString().slice(0, 10)}, node ${process.version}, ${cpus().length} × ${cpu}, ${Math.round(totalmem() / 2 ** 30)} GiB, load average ${loadavg()[0].toFixed(1)}`;
+  return `${new Date().toISOString().slice(0, 10)}, node ${process.version}, ${cpus().length} × ${cpu}, ${Math.round(totalmem() / 2 ** 30)} GiB`;
 }
 
 /** `netac bench --launch [--case name] [--steps n]`: the launch cases, one after another. */
 async function runLaunchBench(name: string | undefined, steps: number | undefined): Promise<void> {
   const cases = name === undefined ? LAUNCH_BENCH_CASES : LAUNCH_BENCH_CASES.filter((c) => c.name === name);
   if (cases.length === 0) throw new Error(`--case: unknown launch case '${name}' (expected one of ${LAUNCH_BENCH_CASES.map((c) => c.name).join(', ')})`);
-  process.stdout.write(`netac bench --launch, ${machineLine()}\n\n${LAUNCH_TABLE_HEADER}`);
+  process.stdout.write(`netac bench --launch, ${machineLine()}, load average ${loadavg()[0].toFixed(1)}\n\n${LAUNCH_TABLE_HEADER}`);
   for (const benchCase of cases) {
     const result = await runLaunchCase(benchCase, {
       steps,

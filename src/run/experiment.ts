@@ -19,7 +19,6 @@ import { createTopology } from '../topology/topology.js';
 import { parseConsensusRule, type ConsensusRule } from '../topology/consensus.js';
 import type { Topology } from '../topology/types.js';
 import { Agent, type MetricsSink, type RewardMode } from '../agent/agent.js';
-import type { Environment as Replica } from '../env/types.js';
 import { hostileTransform, type FaultConfig } from './faults.js';
 import { resolveRatio } from './config.js';
 import type { ConsensusConfig, ScenarioConfig, TopologyConfig } from './config-schema.js';
@@ -179,7 +178,7 @@ export function learnerFor(
 export function agentFor(options: {
   readonly scenario: ScenarioConfig;
   readonly parts: RunParts;
-  readonly env: Replica;
+  readonly env: Environment;
   readonly learner: Learner;
   readonly agent: number;
   readonly faults: FaultConfig;

@@ -63,6 +63,7 @@ const DEFAULT_REPUBLISH_BACKOFF = { initialMs: 200, maxMs: 1600 };
 
 export async function runPeer(options: PeerOptions): Promise<PeerResult> {
   const { run, logger } = options;
+  const republishMs = options.republishMs ?? DEFAULT_REPUBLISH_MS;
   const entry = run.agents.find((agent) => agent.id === options.agent);
   if (!entry) throw new Error(`${run.source}: no agent with id ${options.agent} (ids 0..${run.agents.length - 1})`);
   if (!entry.key) throw new Error(`${run.source}: agents[${options.agent}] has no key file (key: ...)`);
@@ -200,7 +201,7 @@ export async function runPeer(options: PeerOptions): Promise<PeerResult> {
     runCpuStarted = process.cpuUsage();
     state = 'running';
     await agent.run({
-      republishMs: options.republishMs ?? DEFAULT_REPUBLISH_MS,
+      republishMs,
       shareDeadlineMs: parts.shareDeadlineMs,
       onRound: (round) => {
         awaiting = [];
@@ -218,7 +219,7 @@ export async function runPeer(options: PeerOptions): Promise<PeerResult> {
     awaiting = [];
     completed = agent.finished;
     if (completed) {
-      const missing = await agent.finish({ republishMs: options.republishMs ?? DEFAULT_REPUBLISH_MS, signal: options.signal });
+      const missing = await agent.finish({ republishMs, signal: options.signal });
       if (missing.length > 0) logger.warn({ event: 'finish', missing }, `finished; no done message from agent(s) ${missing.join(', ')}`);
       const cpu = process.cpuUsage();
       logger.info(

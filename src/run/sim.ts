@@ -163,8 +163,8 @@ function playRounds(agents: readonly Agent[], allowMissingShares: boolean, onRou
  * One lockstep round over the synchronous hub: every agent begins it (the hub delivers the round
  * once the last action is in), then every agent completes it. Each half runs as two passes over
  * all agents, so that one kind of work at a time runs hot in the CPU's caches. A function of its
- * own, called once per round: the JIT then compiles it by itself instead of as part of a
- * long-running simulateRun loop.
+ * own, called once per round: the JIT then compiles it by itself instead of as part of the
+ * long-running round loop.
  */
 function playRound(agents: readonly Agent[], allowMissingShares: boolean): void {
   const count = agents.length;
