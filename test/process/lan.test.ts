@@ -16,6 +16,11 @@ const HOSTS = 2;
 const PER_HOST = 2;
 const AGENTS = HOSTS * PER_HOST;
 const STEPS = 300;
+/**
+ * The network-flap test's run: long enough that the run is still going after the 3 s outage
+ * (with merged round messages 4 agents run 300 steps in about 2.5 s here).
+ */
+const FLAP_STEPS = 3000;
 const SEED = 3;
 const LABEL = 'random-4-over-n';
 const RUN_TIMEOUT_MS = 150_000;
@@ -166,13 +171,19 @@ describe.skipIf(unsupported !== undefined)(`netac across a LAN (network namespac
   let scratch = '';
   let simulated = new Map<string, string>();
 
+  /** The metrics files of `netac sim` on the same run: what every multi-host run must produce. */
+  function simulate(steps: number): Map<string, string> {
+    const simDir = join(scratch, `sim-${steps}`);
+    netac(['sim', '--scenario', 'paper-synthetic', '--agents', String(AGENTS), '--topology', LABEL, '--seeds', String(SEED), '--steps', String(steps), '--out', simDir, '--quiet', '--no-report'], 120_000);
+    const files = metricsFiles(join(simDir, LABEL, `seed-${SEED}`));
+    expect(files.size).toBe(AGENTS);
+    return files;
+  }
+
   beforeAll(() => {
     scratch = mkdtempSync(join(tmpdir(), 'netac-lan-'));
     lan.create(HOSTS);
-    const simDir = join(scratch, 'sim');
-    netac(['sim', '--scenario', 'paper-synthetic', '--agents', String(AGENTS), '--topology', LABEL, '--seeds', String(SEED), '--steps', String(STEPS), '--out', simDir, '--quiet', '--no-report'], 120_000);
-    simulated = metricsFiles(join(simDir, LABEL, `seed-${SEED}`));
-    expect(simulated.size).toBe(AGENTS);
+    simulated = simulate(STEPS);
   });
 
   afterAll(async () => {
@@ -188,11 +199,11 @@ describe.skipIf(unsupported !== undefined)(`netac across a LAN (network namespac
   });
 
   /** A fresh multi-host run config: mDNS discovery, a swarm key, no addresses. */
-  function newRun(name: string): { dir: string; runFile: string } {
+  function newRun(name: string, steps = STEPS): { dir: string; runFile: string } {
     const dir = join(scratch, name);
     const runFile = join(dir, 'run.yaml');
     const hosts = Array.from({ length: HOSTS }, (_, h) => `h${h}:${PER_HOST}`).join(',');
-    netac(['init-run', '--hosts', hosts, '--swarm-key', '--scenario', 'paper-synthetic', '--topology', LABEL, '--steps', String(STEPS), '--seed', String(SEED), '--run-id', `lan-${name}`, '--out', runFile], 120_000);
+    netac(['init-run', '--hosts', hosts, '--swarm-key', '--scenario', 'paper-synthetic', '--topology', LABEL, '--steps', String(steps), '--seed', String(SEED), '--run-id', `lan-${name}`, '--out', runFile], 120_000);
     return { dir, runFile };
   }
 
@@ -201,14 +212,14 @@ describe.skipIf(unsupported !== undefined)(`netac across a LAN (network namespac
     return Array.from({ length: HOSTS }, (_, h) => startIn(lan.host(h), ['agent', '--run', runFile, '--host', `h${h}`, '--quiet'], join(dir, `host-h${h}.out`)));
   }
 
-  async function awaitHosts(dir: string, hosts: Started[]): Promise<void> {
+  async function awaitHosts(dir: string, hosts: Started[], expected = simulated): Promise<void> {
     const exits = await within(Promise.all(hosts.map((host) => host.exited)), RUN_TIMEOUT_MS, () =>
       [`the run did not finish in ${RUN_TIMEOUT_MS / 1000} s`, ...hosts.map((host) => `${host.log}:\n${tail(host.log)}`)].join('\n'),
     );
     exits.forEach((exit, h) => expect(exit, `host h${h}: ${tail(hosts[h].log)}`).toEqual({ code: 0, signal: null }));
     const produced = metricsFiles(join(dir, LABEL, `seed-${SEED}`));
-    expect([...produced.keys()]).toEqual([...simulated.keys()]);
-    for (const [name, content] of simulated) expect(produced.get(name), name).toBe(content);
+    expect([...produced.keys()]).toEqual([...expected.keys()]);
+    for (const [name, content] of expected) expect(produced.get(name), name).toBe(content);
   }
 
   function agentLog(dir: string, agent: number): string[] {
@@ -295,7 +306,8 @@ describe.skipIf(unsupported !== undefined)(`netac across a LAN (network namespac
   it(
     'a host losing its network for 3 s mid-run (link down, connections closed, link up): the agents reconnect and finish',
     async () => {
-      const { dir, runFile } = newRun('flap');
+      const expected = simulate(FLAP_STEPS);
+      const { dir, runFile } = newRun('flap', FLAP_STEPS);
       const hosts = startHosts(dir, runFile);
       const statusDir = join(dir, LABEL, `seed-${SEED}`);
       const minStep = (): number => {
@@ -311,13 +323,13 @@ describe.skipIf(unsupported !== undefined)(`netac across a LAN (network namespac
       };
       await within(
         (async () => {
-          while (minStep() < STEPS / 3) {
+          while (minStep() < FLAP_STEPS / 3) {
             if (hosts.some((host) => host.child.exitCode !== null)) throw new Error(`a host ended early: ${hosts.map((host) => tail(host.log)).join('\n')}`);
             await new Promise((resolve) => setTimeout(resolve, 100));
           }
         })(),
         RUN_TIMEOUT_MS,
-        () => `the run did not reach step ${STEPS / 3}: ${hosts.map((host) => tail(host.log)).join('\n')}`,
+        () => `the run did not reach step ${FLAP_STEPS / 3}: ${hosts.map((host) => tail(host.log)).join('\n')}`,
       );
       const flapped = lan.host(1);
       const stepAtFlap = minStep();
@@ -328,9 +340,9 @@ describe.skipIf(unsupported !== undefined)(`netac across a LAN (network namespac
       await new Promise((resolve) => setTimeout(resolve, 3000));
       ip('netns', 'exec', flapped, 'ip', 'link', 'set', 'eth0', 'up');
       ip('-n', flapped, 'route', 'replace', '224.0.0.0/4', 'dev', 'eth0');
-      expect(stepAtFlap).toBeLessThan(STEPS);
+      expect(stepAtFlap).toBeLessThan(FLAP_STEPS);
 
-      await awaitHosts(dir, hosts);
+      await awaitHosts(dir, hosts, expected);
       if (closed) {
         const disconnects = Array.from({ length: AGENTS }, (_, agent) => agentLog(dir, agent).filter((m) => m.includes('disconnected from agent')).length);
         expect(disconnects.reduce((a, b) => a + b, 0), `disconnections per agent: ${disconnects.join(', ')}`).toBeGreaterThan(0);
